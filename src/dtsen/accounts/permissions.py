@@ -1,0 +1,27 @@
+"""The permission matrix: which role may do what. Data, not code paths; docs/security.md renders it."""
+
+from __future__ import annotations
+
+from dtsen.accounts.models import Role
+
+REGISTRY_VIEW = "registry.view"
+REGISTRY_CHANGE = "registry.change"
+REGISTRY_BULK = "registry.bulk"  # import and export whole files
+
+_FIELD = {REGISTRY_VIEW}
+MATRIX: dict[str, frozenset[str]] = {
+    Role.OPERATOR_DESA: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
+    Role.PENDAMPING_PKH: frozenset(_FIELD),
+    Role.TKSK: frozenset(_FIELD),
+    Role.PSM: frozenset(_FIELD),
+    Role.TAGANA: frozenset(_FIELD),
+    Role.KARANG_TARUNA: frozenset(_FIELD),
+    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
+    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
+    Role.RATIFIER: frozenset({REGISTRY_VIEW}),
+    Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW}),
+    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK}),
+    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK}),
+    Role.AUDITOR: frozenset({REGISTRY_VIEW}),
+    Role.SYSTEM_CLIENT: frozenset(),
+}
