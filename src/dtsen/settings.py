@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "simple_history",
     "dtsen.core",
     "dtsen.accounts",
+    "dtsen.audit",
     "dtsen.regions",
     "dtsen.registry",
     "dtsen.ranking",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "dtsen.core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "dtsen.urls"

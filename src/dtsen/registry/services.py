@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dtsen.accounts.permissions import REGISTRY_CHANGE
 from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.registry import choices as c
 from dtsen.registry.crypto import nik_encrypt, nik_hash
@@ -70,6 +71,22 @@ class ConditionData:
     officer: str = ""
     source_ref: str = ""
     evidence: list[str] = field(default_factory=list)
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """An audit-safe picture of a row: every concrete field except the NIK ciphertext (the blind index stays)."""
+    out: dict[str, Any] = {}
+    for f in obj._meta.concrete_fields:
+        if f.attname in {"nik_enc", "created_at", "updated_at"}:
+            continue
+        out[f.attname] = getattr(obj, f.attname)
+    return out
+
+
+def _audit(action: str, *, actor: Actor, obj: Any, before: dict[str, Any] | None, reason: str, channel: str,
+           persons: list[int] | None = None) -> None:
+    audit_record(actor=actor, action=action, object_type=obj._meta.model_name, object_id=obj.pk, before=before,
+                 after=snapshot(obj), reason=reason, channel=channel, person_ids=persons)
 
 
 def _invalid(field_name: str, message_id: str, message_en: str) -> ValidationFailed:
@@ -230,6 +247,8 @@ def family_register(
     family.save(update_fields=["head", "pengurus", "updated_at"])
     FamilyKkNumber.objects.create(family=family, kk_number=kk_number, valid_from=day, reason=reason)
     _event(c.EventKind.REGISTERED, actor=actor, channel=channel, reason=reason, event_date=day, family=family)
+    _audit("family_register", actor=actor, obj=family, before=None, reason=reason, channel=channel,
+           persons=[p.pk for p in people])
     if condition is not None:
         condition_record(actor=actor, family=family, channel=channel, data=condition)
     return family
@@ -253,10 +272,12 @@ def family_update_address(
     changed = {k: v for k, v in changes.items() if getattr(family, k) != v}
     if not changed:
         return family
+    before = snapshot(family)
     for key, value in changed.items():
         setattr(family, key, value)
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=[*changed, "updated_at"])
+    _audit("family_update_address", actor=actor, obj=family, before=before, reason=reason, channel=channel)
     return family
 
 
@@ -272,12 +293,19 @@ def family_change_kk(
     _check_scope(actor, family.village_code)
     if family.kk_number == kk_number:
         return family
+    open_since = (FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True)
+                  .values_list("valid_from", flat=True).first())
+    if valid_from > timezone.localdate() or (open_since is not None and valid_from < open_since):
+        raise _invalid("valid_from", "Tanggal berlaku KK baru tidak valid (di masa depan atau sebelum KK lama).",
+                       "The new KK's start date is invalid (in the future or before the current KK).")
     FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True).update(valid_to=valid_from)
     FamilyKkNumber.objects.create(family=family, kk_number=kk_number, valid_from=valid_from, reason=reason)
     old = family.kk_number
+    before = snapshot(family)
     family.kk_number = kk_number
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["kk_number", "updated_at"])
+    _audit("family_change_kk", actor=actor, obj=family, before=before, reason=reason, channel=channel)
     _event(c.EventKind.KK_CHANGED, actor=actor, channel=channel, reason=reason, event_date=valid_from,
            family=family, data={"old": old, "new": kk_number})
     return family
@@ -292,9 +320,12 @@ def family_set_pengurus(*, actor: Actor, family: Family, person: Person, channel
     if person.family_id != family.pk or person.life_status != c.LifeStatus.ALIVE or person.status != c.RecordStatus.ACTIVE:
         raise _invalid("pengurus", "Pengurus harus anggota keluarga yang masih hidup dan aktif.",
                        "The pengurus must be a living, active member of the family.")
+    before = snapshot(family)
     family.pengurus = person
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["pengurus", "updated_at"])
+    _audit("family_set_pengurus", actor=actor, obj=family, before=before, reason=reason, channel=channel,
+           persons=[person.pk])
     _event(c.EventKind.PENGURUS_CHANGED, actor=actor, channel=channel, reason=reason,
            event_date=timezone.localdate(), family=family, person=person)
     return family
@@ -309,10 +340,12 @@ def family_remove(
     _check_choice("removal_reason", removal_reason, c.RemovalReason)
     family = _locked_family(family)
     _check_scope(actor, family.village_code)
+    before = snapshot(family)
     family.status = c.RecordStatus.REMOVED
     family.status_reason = removal_reason
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["status", "status_reason", "updated_at"])
+    _audit("family_remove", actor=actor, obj=family, before=before, reason=reason, channel=channel)
     _event(c.EventKind.REMOVED, actor=actor, channel=channel, reason=reason,
            event_date=event_date or timezone.localdate(), family=family, data={"removal_reason": removal_reason})
     return family
@@ -331,6 +364,7 @@ def person_add(*, actor: Actor, family: Family, data: PersonData, channel: str, 
     person = _person_from(data, family, today=timezone.localdate())
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save()
+    _audit("person_add", actor=actor, obj=person, before=None, reason=reason, channel=channel, persons=[person.pk])
     _event(event_kind, actor=actor, channel=channel, reason=reason, event_date=timezone.localdate(),
            family=family, person=person)
     return person
@@ -361,10 +395,13 @@ def person_update(*, actor: Actor, person: Person, channel: str, reason: str, **
     changed = {k: v for k, v in updates.items() if getattr(person, k) != v}
     if not changed:
         return person
+    before = snapshot(person)
     for key, value in changed.items():
         setattr(person, key, value)
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save(update_fields=[*changed, "updated_at"])
+    _audit("person_update", actor=actor, obj=person, before=before, reason=reason, channel=channel,
+           persons=[person.pk])
     return person
 
 
@@ -382,11 +419,14 @@ def person_record_death(
         raise _invalid("death_date", "Tanggal kematian tidak valid.", "Invalid date of death.")
     if person.life_status == c.LifeStatus.DECEASED:
         return person
+    before = snapshot(person)
     person.life_status = c.LifeStatus.DECEASED
     person.death_date = death_date
     person.death_source = source
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save(update_fields=["life_status", "death_date", "death_source", "updated_at"])
+    _audit("person_record_death", actor=actor, obj=person, before=before, reason=reason, channel=channel,
+           persons=[person.pk])
     _event(c.EventKind.DEATH, actor=actor, channel=channel, reason=reason, event_date=death_date,
            family=family, person=person, data={"source": source})
     if family.pengurus_id == person.pk:
@@ -420,6 +460,7 @@ def person_move(
     if source.head_id == person.pk:
         raise _invalid("person", "Kepala keluarga tidak dapat dipindah; ganti kepala atau pecah KK dahulu.",
                        "The head cannot be moved; change the head or split the family first.")
+    before = snapshot(person)
     person.family = target
     if relationship is not None:
         _check_choice("relationship", relationship, c.Relationship)
@@ -428,6 +469,7 @@ def person_move(
     person.save(update_fields=["family", "relationship", "updated_at"])
     _event(c.EventKind.MOVE, actor=actor, channel=channel, reason=reason, event_date=event_date,
            family=target, person=person, other_family=source)
+    _audit("person_move", actor=actor, obj=person, before=before, reason=reason, channel=channel, persons=[person.pk])
     if source.pengurus_id == person.pk:
         source.pengurus = source.head
         stamp(source, actor=actor, channel=channel, reason=reason)
@@ -473,6 +515,8 @@ def family_split(
         family.pengurus = family.head
         stamp(family, actor=actor, channel=channel, reason=reason)
         family.save(update_fields=["pengurus", "updated_at"])
+    _audit("family_split", actor=actor, obj=new, before={"from_family": family.pk}, reason=reason, channel=channel,
+           persons=[m.pk for m in movers])
     return new
 
 
@@ -497,7 +541,7 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
     if data.assets - known:
         raise _invalid("assets", "Aset tidak dikenal: " + ", ".join(sorted(data.assets - known)),
                        "Unknown assets: " + ", ".join(sorted(data.assets - known)))
-    return Condition.objects.create(
+    cond = Condition.objects.create(
         family=family, observed_on=data.observed_on, channel=channel, officer=data.officer,
         recorded_by=actor if actor.is_authenticated else None, evidence=list(data.evidence),
         source_ref=data.source_ref, tenure=data.tenure, floor_area_m2=Decimal(data.floor_area_m2),
@@ -506,6 +550,8 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
         cooking_fuel=data.cooking_fuel, received_credit=data.received_credit,
         **{f"asset_{name}": name in data.assets for name in known},
     )
+    _audit("condition_record", actor=actor, obj=cond, before=None, reason=data.source_ref, channel=channel)
+    return cond
 
 
 @transaction.atomic
@@ -521,6 +567,8 @@ def exclusion_flag_add(
                          observed_on=observed_on)
     stamp(flag, actor=actor, channel=channel, reason=reason)
     flag.save()
+    _audit("exclusion_flag_add", actor=actor, obj=flag, before=None, reason=reason, channel=channel,
+           persons=[person.pk])
     return flag
 
 
@@ -534,9 +582,12 @@ def exclusion_flag_end(
     _check_scope(actor, flag.person.family.village_code)
     if not flag.active:
         return flag
+    before = snapshot(flag)
     flag.active = False
     flag.ended_on = ended_on
     flag.end_reason = reason
     stamp(flag, actor=actor, channel=channel, reason=reason)
     flag.save(update_fields=["active", "ended_on", "end_reason", "updated_at"])
+    _audit("exclusion_flag_end", actor=actor, obj=flag, before=before, reason=reason, channel=channel,
+           persons=[flag.person_id])
     return flag

@@ -1,0 +1,31 @@
+"""Request context for the audit trail (client IP, channel), set by middleware or by a command."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    ip: str = ""
+    channel: str = "system"
+
+
+_current: ContextVar[AuditContext] = ContextVar("dtsen_audit_context", default=AuditContext())
+
+
+def current() -> AuditContext:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def audit_context(*, ip: str = "", channel: str = "system") -> Iterator[AuditContext]:
+    ctx = AuditContext(ip=ip, channel=channel)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
