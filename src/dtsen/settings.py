@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dtsen.core",
     "dtsen.accounts",
     "dtsen.audit",
+    "dtsen.documents",
     "dtsen.regions",
     "dtsen.registry",
     "dtsen.ranking",
@@ -151,3 +152,7 @@ LOGGING = {
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+EMAIL_BACKEND = os.environ.get("DTSEN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DTSEN_FROM_EMAIL", "dtsen@localhost")
+PRIVATE_ROOT = DATA_DIR / "private"  # documents and photos: never served statically, only through access checks
