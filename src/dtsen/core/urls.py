@@ -1,7 +1,10 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dtsen.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=False), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
