@@ -135,3 +135,22 @@ def test_verify_detects_a_deleted_last_row(admin_actor):
     _register(admin_actor)
     AuditRecord.objects.order_by("-seq").first().delete()
     assert {p.problem for p in audit_verify()} == {"head"}
+
+
+def test_every_accounts_service_is_audited(admin_actor):
+    from django.contrib.auth import get_user_model
+
+    from dtsen.accounts import services as acc
+
+    public = {n for n, f in inspect.getmembers(acc, inspect.isfunction) if f.__module__ == acc.__name__
+              and not n.startswith("_")}
+    user = get_user_model().objects.create_user("baru")
+    a = acc.role_assign(user=user, role="tksk", region_code="34.01.01", actor=admin_actor, reason="SK TKSK")
+    acc.role_revoke(assignment=a, actor=admin_actor, reason="selesai tugas")
+    acc.system_actor()
+    actions = set(AuditRecord.objects.values_list("action", flat=True))
+    assert public <= actions, public - actions
+    rec = AuditRecord.objects.get(action="role_revoke")
+    assert rec.before["active"] is True
+    assert rec.after["active"] is False
+    assert rec.actor_username == "pusat"
