@@ -34,6 +34,7 @@ import pyarrow as pa
 from dtsen.synth import assumptions as a
 from dtsen.synth import identifiers as ids
 from dtsen.synth.names import name_typo, name_variant
+from dtsen.registry.nik import nik_validate
 from dtsen.synth.population import Batch, Context, exact_age, family_codes
 
 Array = np.ndarray[Any, Any]
@@ -390,6 +391,12 @@ def _duplicates(
                 host = int(by_village[cand])
             if host == f:
                 relationship = src["relationship"][j] if src["relationship"][j] != "kepala" else "famili_lain"
+                if nik == src["nik"][j]:
+                    # A KK cannot list one NIK twice (the importer refuses it): a same-KK duplicate carries a
+                    # mistyped NIK, as it does in practice.
+                    nik = _nik_typo(ctx, nik, rng, niks_in_chunk)
+                    typo_niks.append(nik)
+                    applied.append("nik_digit")
             member_no = int(member_next[host])
             member_next[host] += 1
         host_code = ghost_codes[host - n_fam] if host >= n_fam else fam_codes[host]
@@ -472,8 +479,10 @@ def _old_kk(ctx: Context, batch: Batch, fams: Array, rng: np.random.Generator) -
 
 
 def _nik_typo(ctx: Context, nik: str, rng: np.random.Generator, taken: set[str]) -> str:
-    """One digit changed (or two adjacent digits swapped); never an issued NIK. The caller reserves the result
-    in the NIK counter (see `_reserve`), so it is never issued later."""
+    """One digit changed (or two adjacent digits swapped); never an issued NIK, and still structurally valid
+    (known region, real date, serial not 0000): a typo that breaks the structure is refused at the door by the
+    importer, so only the valid ones reach the registry and matter for deduplication. The caller reserves the
+    result in the NIK counter (see `_reserve`), so it is never issued later."""
     for _ in range(20):
         digits = list(nik)
         region = rng.random()
@@ -485,7 +494,7 @@ def _nik_typo(ctx: Context, nik: str, rng: np.random.Generator, taken: set[str])
         new = "".join(digits)
         key, serial = int(new[:12]), int(new[12:])
         issued = ctx.nik_counter.last(np.array([key]))[0]
-        if new != nik and new not in taken and serial > issued:
+        if new != nik and new not in taken and serial > issued and nik_validate(new) is None:
             taken.add(new)
             return new
     # fall back: a serial far above any issued one
