@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from argparse import ArgumentParser, ArgumentTypeError
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -58,7 +60,10 @@ class Command(BaseCommand):
             "--families", type=_count, required=True, help="Jumlah keluarga / number of families"
         )
         parser.add_argument("--seed", type=_count, default=0, help="Seed (default 0)")
-        parser.add_argument("--out", required=True, help="Direktori keluaran / output directory")
+        parser.add_argument(
+            "--out",
+            help="Direktori keluaran / output directory (default: DTSEN_DATA_DIR/synth/<region>-<seed>-<families>)",
+        )
         parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
         parser.add_argument(
             "--as-of",
@@ -106,9 +111,12 @@ class Command(BaseCommand):
         )
         total = options["families"]
         bar = tqdm(total=max(total, 0), unit="keluarga", disable=options["quiet"], file=sys.stderr)
+        out = options["out"] or str(
+            Path(settings.DATA_DIR) / "synth" / f"{options['region']}-{options['seed']}-{total}"
+        )
         try:
             result = population_generate(
-                out_dir=options["out"],
+                out_dir=out,
                 region_code=options["region"],
                 n_families=total,
                 seed=options["seed"],
