@@ -30,10 +30,10 @@ PG_DB = "dtsen_bench_import"
 
 def generate(out: Path, families: int, fmt: str, seed: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtsen.settings")
-    import django  # noqa: PLC0415 - only this step needs Django (in this process)
+    import django
 
     django.setup()
-    from dtsen.synth.services import population_generate  # noqa: PLC0415 - after django.setup()
+    from dtsen.synth.services import population_generate
 
     started = time.monotonic()
     result = population_generate(out_dir=out, n_families=families, seed=seed, fmt=fmt, region_code="34")

@@ -18,13 +18,31 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "dtsen"
 
 # Models that hold personal data (UU 27/2022): the registry and citizen/document records.
 PERSONAL_MODELS = {
-    "dtsen.registry.models": {"Family", "Person", "Dwelling", "Condition", "ExclusionFlag", "Event",
-                              "FamilyKkNumber", "HistoricalFamily", "HistoricalPerson"},
+    "dtsen.registry.models": {
+        "Family",
+        "Person",
+        "Dwelling",
+        "Condition",
+        "ExclusionFlag",
+        "Event",
+        "FamilyKkNumber",
+        "HistoricalFamily",
+        "HistoricalPerson",
+    },
     "dtsen.accounts.models": {"CitizenAccount"},
     "dtsen.documents.models": {"Document"},
 }
-INTERFACE_PATTERNS = ("views.py", "*_views.py", "urls.py", "*_urls.py", "api.py", "*_api.py", "forms.py",
-                      "templatetags/*.py", "management/commands/*.py")
+INTERFACE_PATTERNS = (
+    "views.py",
+    "*_views.py",
+    "urls.py",
+    "*_urls.py",
+    "api.py",
+    "*_api.py",
+    "forms.py",
+    "templatetags/*.py",
+    "management/commands/*.py",
+)
 # Bulk commands hand over to services (registry.bulk) and do not touch the models themselves; `demo` only
 # counts rows to decide whether to import (no personal data leaves).
 ALLOWED = {("core/management/commands/demo.py", "Family")}
@@ -56,7 +74,13 @@ def violations(path: Path) -> list[str]:
                     found.append(f"{rel}:{node.lineno}: imports module {alias.name}")
         elif isinstance(node, ast.Attribute) and node.attr in {"objects", "_default_manager", "history"}:
             base = node.value
-            name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+            name = (
+                base.id
+                if isinstance(base, ast.Name)
+                else base.attr
+                if isinstance(base, ast.Attribute)
+                else ""
+            )
             if name in imported and (rel, imported[name]) not in ALLOWED:
                 found.append(f"{rel}:{node.lineno}: queries {name}.{node.attr}")
     return found

@@ -29,8 +29,12 @@ def table() -> str:
 
 
 def rendered(text: str) -> str:
-    return re.sub(r"(<!-- permissions:start -->\n).*?(<!-- permissions:end -->)",
-                  lambda m: m.group(1) + table() + "\n" + m.group(2), text, flags=re.S)
+    return re.sub(
+        r"(<!-- permissions:start -->\n).*?(<!-- permissions:end -->)",
+        lambda m: m.group(1) + table() + "\n" + m.group(2),
+        text,
+        flags=re.S,
+    )
 
 
 if __name__ == "__main__":

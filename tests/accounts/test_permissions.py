@@ -19,7 +19,9 @@ def test_every_role_is_in_the_matrix():
 
 
 def test_security_doc_shows_the_current_matrix():
-    spec = importlib.util.spec_from_file_location("render_permissions", ROOT / "scripts" / "render_permissions.py")
+    spec = importlib.util.spec_from_file_location(
+        "render_permissions", ROOT / "scripts" / "render_permissions.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = (ROOT / "docs" / "security.md").read_text()

@@ -22,8 +22,15 @@ pytestmark = pytest.mark.django_db
 def _register(actor):
     head, members = household()
     return registry_services.family_register(
-        actor=actor, channel="web", reason="daftar", kk_number="3401011203150001", village_code=VILLAGE_A,
-        head=head, members=members, registered_on=dt.date(2015, 1, 1))
+        actor=actor,
+        channel="web",
+        reason="daftar",
+        kk_number="3401011203150001",
+        village_code=VILLAGE_A,
+        head=head,
+        members=members,
+        registered_on=dt.date(2015, 1, 1),
+    )
 
 
 def _scenarios(actor):
@@ -34,42 +41,96 @@ def _scenarios(actor):
     yield "family_register"
     svc.family_update_address(actor=actor, family=fam, channel="web", reason="alamat", rt="009")
     yield "family_update_address"
-    svc.family_change_kk(actor=actor, family=fam, kk_number="3401010101260001", valid_from=dt.date(2026, 1, 1),
-                         channel="web", reason="kk")
+    svc.family_change_kk(
+        actor=actor,
+        family=fam,
+        kk_number="3401010101260001",
+        valid_from=dt.date(2026, 1, 1),
+        channel="web",
+        reason="kk",
+    )
     yield "family_change_kk"
     svc.family_set_pengurus(actor=actor, family=fam, person=head, channel="web", reason="pengurus")
     yield "family_set_pengurus"
-    baby = svc.person_add(actor=actor, family=fam, channel="web", reason="lahir",
-                          data=person("34.01.01", dt.date(2026, 1, 5), "L", 1, "Bayi", c.Relationship.CHILD))
+    baby = svc.person_add(
+        actor=actor,
+        family=fam,
+        channel="web",
+        reason="lahir",
+        data=person("34.01.01", dt.date(2026, 1, 5), "L", 1, "Bayi", c.Relationship.CHILD),
+    )
     yield "person_add"
     svc.person_update(actor=actor, person=child, channel="web", reason="sekolah", school_level="sma")
     yield "person_update"
-    svc.condition_record(actor=actor, family=fam, channel="ground_check", data=condition(observed_on=dt.date(2026, 2, 1)))
+    svc.condition_record(
+        actor=actor, family=fam, channel="ground_check", data=condition(observed_on=dt.date(2026, 2, 1))
+    )
     yield "condition_record"
-    flag = svc.exclusion_flag_add(actor=actor, person=head, category="asn", source="bkn",
-                                  observed_on=dt.date(2026, 1, 1), channel="admin_match", reason="BKN")
+    flag = svc.exclusion_flag_add(
+        actor=actor,
+        person=head,
+        category="asn",
+        source="bkn",
+        observed_on=dt.date(2026, 1, 1),
+        channel="admin_match",
+        reason="BKN",
+    )
     yield "exclusion_flag_add"
-    svc.exclusion_flag_end(actor=actor, flag=flag, ended_on=dt.date(2026, 2, 1), channel="web", reason="banding")
+    svc.exclusion_flag_end(
+        actor=actor, flag=flag, ended_on=dt.date(2026, 2, 1), channel="web", reason="banding"
+    )
     yield "exclusion_flag_end"
     other_head, other_members = household(serial0=7)
-    other = svc.family_register(actor=actor, channel="web", reason="daftar", kk_number="3401011203150007",
-                                village_code=VILLAGE_A, head=other_head, members=other_members[:1])
-    svc.person_move(actor=actor, person=baby, to_family=other, event_date=dt.date(2026, 3, 1), channel="web",
-                    reason="ikut kerabat")
+    other = svc.family_register(
+        actor=actor,
+        channel="web",
+        reason="daftar",
+        kk_number="3401011203150007",
+        village_code=VILLAGE_A,
+        head=other_head,
+        members=other_members[:1],
+    )
+    svc.person_move(
+        actor=actor,
+        person=baby,
+        to_family=other,
+        event_date=dt.date(2026, 3, 1),
+        channel="web",
+        reason="ikut kerabat",
+    )
     yield "person_move"
-    svc.family_split(actor=actor, family=fam, new_head=wife, members=[child], kk_number="3401015502260001",
-                     event_date=dt.date(2026, 4, 1), channel="web", reason="pecah")
+    svc.family_split(
+        actor=actor,
+        family=fam,
+        new_head=wife,
+        members=[child],
+        kk_number="3401015502260001",
+        event_date=dt.date(2026, 4, 1),
+        channel="web",
+        reason="pecah",
+    )
     yield "family_split"
-    svc.person_record_death(actor=actor, person=head, death_date=dt.date(2026, 5, 1), source="dukcapil",
-                            channel="admin_match", reason="meninggal")
+    svc.person_record_death(
+        actor=actor,
+        person=head,
+        death_date=dt.date(2026, 5, 1),
+        source="dukcapil",
+        channel="admin_match",
+        reason="meninggal",
+    )
     yield "person_record_death"
-    svc.family_remove(actor=actor, family=fam, removal_reason="meninggal", channel="web", reason="tidak ada anggota")
+    svc.family_remove(
+        actor=actor, family=fam, removal_reason="meninggal", channel="web", reason="tidak ada anggota"
+    )
     yield "family_remove"
 
 
 def test_every_registry_write_service_is_audited(admin_actor):
-    public = {name for name, fn in inspect.getmembers(registry_services, inspect.isfunction)
-              if fn.__module__ == registry_services.__name__ and not name.startswith("_") and name != "snapshot"}
+    public = {
+        name
+        for name, fn in inspect.getmembers(registry_services, inspect.isfunction)
+        if fn.__module__ == registry_services.__name__ and not name.startswith("_") and name != "snapshot"
+    }
     seen = set()
     with audit_context(ip="10.1.2.3", channel="web"):
         for expected in _scenarios(admin_actor):
@@ -86,7 +147,9 @@ def test_audit_records_before_and_after_without_clear_nik(admin_actor):
     fam = _register(admin_actor)
     head = fam.head
     nik = sel.person_nik(actor=admin_actor, person=head)
-    registry_services.person_update(actor=admin_actor, person=head, channel="web", reason="nama", name="Budi Santosa")
+    registry_services.person_update(
+        actor=admin_actor, person=head, channel="web", reason="nama", name="Budi Santosa"
+    )
     rec = AuditRecord.objects.filter(action="person_update").get()
     assert rec.before["name"] == "BUDI SANTOSO"
     assert rec.after["name"] == "BUDI SANTOSA"
@@ -102,9 +165,15 @@ def test_audit_records_before_and_after_without_clear_nik(admin_actor):
 def test_failed_write_leaves_no_audit_record(admin_actor):
     fam = _register(admin_actor)
     n = AuditRecord.objects.count()
-    with pytest.raises(Exception):  # noqa: B017, PT011
-        registry_services.family_change_kk(actor=admin_actor, family=fam, kk_number="12", valid_from=dt.date(2026, 1, 1),
-                                           channel="web", reason="x")
+    with pytest.raises(Exception):  # noqa: B017
+        registry_services.family_change_kk(
+            actor=admin_actor,
+            family=fam,
+            kk_number="12",
+            valid_from=dt.date(2026, 1, 1),
+            channel="web",
+            reason="x",
+        )
     assert AuditRecord.objects.count() == n
 
 
@@ -122,7 +191,9 @@ def test_verify_detects_a_changed_row(admin_actor):
 def test_verify_detects_a_deleted_row(admin_actor):
     fam = _register(admin_actor)
     for rt in ("001", "002"):
-        registry_services.family_update_address(actor=admin_actor, family=fam, channel="web", reason="x", rt=rt)
+        registry_services.family_update_address(
+            actor=admin_actor, family=fam, channel="web", reason="x", rt=rt
+        )
     assert AuditRecord.objects.count() == 3
     middle = AuditRecord.objects.order_by("seq")[1]
     AuditRecord.objects.filter(pk=middle.pk).delete()
@@ -142,8 +213,11 @@ def test_every_accounts_service_is_audited(admin_actor):
 
     from dtsen.accounts import services as acc
 
-    public = {n for n, f in inspect.getmembers(acc, inspect.isfunction) if f.__module__ == acc.__name__
-              and not n.startswith("_")}
+    public = {
+        n
+        for n, f in inspect.getmembers(acc, inspect.isfunction)
+        if f.__module__ == acc.__name__ and not n.startswith("_")
+    }
     user = get_user_model().objects.create_user("baru")
     a = acc.role_assign(user=user, role="tksk", region_code="34.01.01", actor=admin_actor, reason="SK TKSK")
     acc.role_revoke(assignment=a, actor=admin_actor, reason="selesai tugas")

@@ -11,7 +11,6 @@ from dtsen.registry import choices as c
 from dtsen.registry import selectors as sel
 from dtsen.registry import services as svc
 from dtsen.registry.models import Event, Family, FamilyKkNumber, Person
-
 from tests.registry.factories import VILLAGE_A, VILLAGE_B, condition, household, person
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +18,19 @@ pytestmark = pytest.mark.django_db
 
 def register(actor, village=VILLAGE_A, serial=1, kk="3401011203150001"):
     head, members = household(serial, kec=village[:8])
-    return svc.family_register(actor=actor, channel=c.Channel.WEB, reason="Pendaftaran baru", kk_number=kk,
-                               village_code=village, head=head, members=members, rw="002", rt="005",
-                               condition=condition(), registered_on=dt.date(2015, 3, 12))
+    return svc.family_register(
+        actor=actor,
+        channel=c.Channel.WEB,
+        reason="Pendaftaran baru",
+        kk_number=kk,
+        village_code=village,
+        head=head,
+        members=members,
+        rw="002",
+        rt="005",
+        condition=condition(),
+        registered_on=dt.date(2015, 3, 12),
+    )
 
 
 def test_register_creates_family_members_condition_and_versions(admin_actor):
@@ -47,7 +56,7 @@ def test_nik_is_never_stored_in_clear(admin_actor):
     assert len(clear) == 16
     with connection.cursor() as cur:
         for table in ("registry_person", "registry_historicalperson"):
-            cur.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+            cur.execute(f"SELECT * FROM {table}")
             for row in cur.fetchall():
                 assert all(clear not in str(value) for value in row)
     assert sel.person_find_by_nik(actor=admin_actor, nik=clear) == [head]
@@ -56,11 +65,22 @@ def test_nik_is_never_stored_in_clear(admin_actor):
 def test_correction_is_a_new_version_and_as_of_returns_the_past(admin_actor):
     family = register(admin_actor)
     before = timezone.now()
-    svc.family_update_address(actor=admin_actor, family=family, channel=c.Channel.MUSDES,
-                              reason="Koreksi alamat hasil musdes", rt="007", address="Dusun Kalibondol")
+    svc.family_update_address(
+        actor=admin_actor,
+        family=family,
+        channel=c.Channel.MUSDES,
+        reason="Koreksi alamat hasil musdes",
+        rt="007",
+        address="Dusun Kalibondol",
+    )
     wife = sel.family_members(actor=admin_actor, family=family)[1]
-    svc.person_update(actor=admin_actor, person=wife, channel=c.Channel.GROUND_CHECK, reason="Ijazah SMA",
-                      education=c.Education.SMA)
+    svc.person_update(
+        actor=admin_actor,
+        person=wife,
+        channel=c.Channel.GROUND_CHECK,
+        reason="Ijazah SMA",
+        education=c.Education.SMA,
+    )
     versions = sel.family_versions(actor=admin_actor, family=family)
     changed = [v for v in versions if v.kind == "~" and v.subject == "family" and v.channel == "musdes"]
     assert len(changed) == 1
@@ -87,29 +107,50 @@ def test_unchanged_update_writes_no_version(admin_actor):
 def test_reason_is_required(admin_actor):
     family = register(admin_actor)
     with pytest.raises(ValidationFailed) as exc:
-        svc.family_update_address(actor=admin_actor, family=family, channel=c.Channel.WEB, reason=" ", rt="009")
+        svc.family_update_address(
+            actor=admin_actor, family=family, channel=c.Channel.WEB, reason=" ", rt="009"
+        )
     assert exc.value.extra["field"] == "reason"
 
 
 def test_kk_change_keeps_history_and_old_number_finds_family(admin_actor):
     family = register(admin_actor)
-    svc.family_change_kk(actor=admin_actor, family=family, kk_number="3401010101260009",
-                         valid_from=dt.date(2026, 1, 1), channel=c.Channel.ADMIN_MATCH, reason="KK baru Dukcapil")
+    svc.family_change_kk(
+        actor=admin_actor,
+        family=family,
+        kk_number="3401010101260009",
+        valid_from=dt.date(2026, 1, 1),
+        channel=c.Channel.ADMIN_MATCH,
+        reason="KK baru Dukcapil",
+    )
     numbers = sel.family_kk_history(actor=admin_actor, family=family)
     assert [k.kk_number for k in numbers] == ["3401011203150001", "3401010101260009"]
     assert numbers[0].valid_to == dt.date(2026, 1, 1)
     assert sel.family_list(actor=admin_actor, query="3401011203150001") == [family]
     with pytest.raises(ValidationFailed):  # a start date before the current KK's is refused
-        svc.family_change_kk(actor=admin_actor, family=family, kk_number="3401010101260010",
-                             valid_from=dt.date(2025, 12, 31), channel=c.Channel.WEB, reason="x")
+        svc.family_change_kk(
+            actor=admin_actor,
+            family=family,
+            kk_number="3401010101260010",
+            valid_from=dt.date(2025, 12, 31),
+            channel=c.Channel.WEB,
+            reason="x",
+        )
 
 
 def test_split_moves_members_to_a_new_family_with_events(admin_actor):
     family = register(admin_actor)
     head, wife, child = sel.family_members(actor=admin_actor, family=family)
-    new = svc.family_split(actor=admin_actor, family=family, new_head=wife, members=[child],
-                           kk_number="3401015502260001", event_date=dt.date(2026, 2, 1), channel=c.Channel.WEB,
-                           reason="Pecah KK")
+    new = svc.family_split(
+        actor=admin_actor,
+        family=family,
+        new_head=wife,
+        members=[child],
+        kk_number="3401015502260001",
+        event_date=dt.date(2026, 2, 1),
+        channel=c.Channel.WEB,
+        reason="Pecah KK",
+    )
     assert {p.pk for p in sel.family_members(actor=admin_actor, family=new)} == {wife.pk, child.pk}
     assert [p.pk for p in sel.family_members(actor=admin_actor, family=family)] == [head.pk]
     family.refresh_from_db()
@@ -124,8 +165,14 @@ def test_split_moves_members_to_a_new_family_with_events(admin_actor):
 def test_death_of_pengurus_hands_over_to_an_adult_member(admin_actor):
     family = register(admin_actor)
     wife = family.pengurus
-    svc.person_record_death(actor=admin_actor, person=wife, death_date=dt.date(2026, 6, 1),
-                            source=c.DeathSource.DUKCAPIL, channel=c.Channel.ADMIN_MATCH, reason="Data kematian")
+    svc.person_record_death(
+        actor=admin_actor,
+        person=wife,
+        death_date=dt.date(2026, 6, 1),
+        source=c.DeathSource.DUKCAPIL,
+        channel=c.Channel.ADMIN_MATCH,
+        reason="Data kematian",
+    )
     family.refresh_from_db()
     wife.refresh_from_db()
     assert wife.life_status == "meninggal"
@@ -136,8 +183,13 @@ def test_death_of_pengurus_hands_over_to_an_adult_member(admin_actor):
 
 def test_remove_is_a_status_not_a_delete(admin_actor):
     family = register(admin_actor)
-    svc.family_remove(actor=admin_actor, family=family, removal_reason=c.RemovalReason.MOVED, channel=c.Channel.WEB,
-                      reason="Pindah ke luar kabupaten")
+    svc.family_remove(
+        actor=admin_actor,
+        family=family,
+        removal_reason=c.RemovalReason.MOVED,
+        channel=c.Channel.WEB,
+        reason="Pindah ke luar kabupaten",
+    )
     assert Family.objects.filter(pk=family.pk, status="nonaktif", status_reason="pindah").exists()
     assert sel.family_list(actor=admin_actor) == []
     assert sel.family_list(actor=admin_actor, status="nonaktif") == [Family.objects.get(pk=family.pk)]
@@ -150,9 +202,13 @@ def test_operator_cannot_read_or_change_another_village(operator_a, operator_b, 
     assert sel.family_list(actor=operator_a) == []
     assert sel.family_get(actor=operator_b, family_id=family_b.pk) == family_b
     with pytest.raises(PermissionDenied):
-        svc.family_update_address(actor=operator_a, family=family_b, channel=c.Channel.WEB, reason="x", rt="001")
+        svc.family_update_address(
+            actor=operator_a, family=family_b, channel=c.Channel.WEB, reason="x", rt="001"
+        )
     head_b = family_b.head
-    assert sel.person_find_by_nik(actor=operator_a, nik=sel.person_nik(actor=admin_actor, person=head_b)) == []
+    assert (
+        sel.person_find_by_nik(actor=operator_a, nik=sel.person_nik(actor=admin_actor, person=head_b)) == []
+    )
 
 
 def test_operator_can_register_only_in_own_village(operator_a):
@@ -170,7 +226,9 @@ def test_operator_can_register_only_in_own_village(operator_a):
 )
 def test_bad_input_is_refused_with_field(admin_actor, change, field):
     with pytest.raises(ValidationFailed) as exc:
-        register(admin_actor, village=change.get("village", VILLAGE_A), kk=change.get("kk", "3401011203150001"))
+        register(
+            admin_actor, village=change.get("village", VILLAGE_A), kk=change.get("kk", "3401011203150001")
+        )
     assert exc.value.extra["field"] == field
     assert Family.objects.count() == 0
 
@@ -179,8 +237,15 @@ def test_bad_nik_refused_and_nothing_written(admin_actor):
     head, members = household()
     members[0].nik = "3401011708850000"
     with pytest.raises(ValidationFailed) as exc:
-        svc.family_register(actor=admin_actor, channel="web", reason="r", kk_number="3401011203150001",
-                            village_code=VILLAGE_A, head=head, members=members)
+        svc.family_register(
+            actor=admin_actor,
+            channel="web",
+            reason="r",
+            kk_number="3401011203150001",
+            village_code=VILLAGE_A,
+            head=head,
+            members=members,
+        )
     assert exc.value.code == "nik_serial_zero"
     assert Family.objects.count() == 0
     assert Person.objects.count() == 0
@@ -190,8 +255,15 @@ def test_nik_inconsistent_with_birth_date_is_flagged(admin_actor):
     head, members = household()
     members[1] = person("34.01.01", dt.date(2012, 7, 1), "P", 5, "Dewi", c.Relationship.CHILD)
     members[1].birth_date = dt.date(2012, 1, 7)  # day and month swapped on entry
-    family = svc.family_register(actor=admin_actor, channel="web", reason="r", kk_number="3401011203150001",
-                                 village_code=VILLAGE_A, head=head, members=members)
+    family = svc.family_register(
+        actor=admin_actor,
+        channel="web",
+        reason="r",
+        kk_number="3401011203150001",
+        village_code=VILLAGE_A,
+        head=head,
+        members=members,
+    )
     flags = {m.name: m.nik_consistent for m in sel.family_members(actor=admin_actor, family=family)}
     assert flags["DEWI"] is False
     assert flags["BUDI SANTOSO"] is True

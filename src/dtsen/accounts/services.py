@@ -23,12 +23,19 @@ def system_actor() -> AbstractUser:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        audit_record(actor=None, action="system_actor", object_type="user", object_id=user.pk,
-                     after={"username": SYSTEM_USERNAME}, reason="Akun sistem untuk pekerjaan batch / batch actor")
+        audit_record(
+            actor=None,
+            action="system_actor",
+            object_type="user",
+            object_id=user.pk,
+            after={"username": SYSTEM_USERNAME},
+            reason="Akun sistem untuk pekerjaan batch / batch actor",
+        )
     if not RoleAssignment.objects.filter(user=user, role=Role.PUSDATIN, region_code="").exists():
-        role_assign(user=user, role=Role.PUSDATIN, region_code="", actor=None,
-                    reason="Akun sistem / system account")
-    return user  # type: ignore[return-value]
+        role_assign(
+            user=user, role=Role.PUSDATIN, region_code="", actor=None, reason="Akun sistem / system account"
+        )
+    return user
 
 
 def _assignment_snapshot(a: RoleAssignment) -> dict[str, Any]:
@@ -49,8 +56,15 @@ def role_assign(
     if not assignment.active:
         assignment.active = True
         assignment.save(update_fields=["active"])
-    audit_record(actor=actor, action="role_assign", object_type="roleassignment", object_id=assignment.pk,
-                 before=before, after=_assignment_snapshot(assignment), reason=reason)
+    audit_record(
+        actor=actor,
+        action="role_assign",
+        object_type="roleassignment",
+        object_id=assignment.pk,
+        before=before,
+        after=_assignment_snapshot(assignment),
+        reason=reason,
+    )
     return assignment
 
 
@@ -63,6 +77,13 @@ def role_revoke(*, assignment: RoleAssignment, actor: Any = None, reason: str = 
     before = _assignment_snapshot(assignment)
     assignment.active = False
     assignment.save(update_fields=["active"])
-    audit_record(actor=actor, action="role_revoke", object_type="roleassignment", object_id=assignment.pk,
-                 before=before, after=_assignment_snapshot(assignment), reason=reason)
+    audit_record(
+        actor=actor,
+        action="role_revoke",
+        object_type="roleassignment",
+        object_id=assignment.pk,
+        before=before,
+        after=_assignment_snapshot(assignment),
+        reason=reason,
+    )
     return assignment

@@ -59,7 +59,9 @@ def audit_search(
     """Search by person, actor, region and time (the caller checks that the user is an auditor)."""
     qs = AuditRecord.objects.all()
     if person_id is not None:
-        qs = qs.filter(Q(persons__contains=f",{person_id},") | Q(object_type="person", object_id=str(person_id)))
+        qs = qs.filter(
+            Q(persons__contains=f",{person_id},") | Q(object_type="person", object_id=str(person_id))
+        )
     if actor:
         qs = qs.filter(actor_username=actor)
     if region:

@@ -16,8 +16,21 @@ from dtsen.audit.context import current
 from dtsen.audit.models import GENESIS, AuditHead, AuditRecord
 
 HASHED_FIELDS = (
-    "seq", "at", "actor_id", "actor_username", "roles", "region", "action", "object_type", "object_id",
-    "persons", "before", "after", "reason", "channel", "ip",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_username",
+    "roles",
+    "region",
+    "action",
+    "object_type",
+    "object_id",
+    "persons",
+    "before",
+    "after",
+    "reason",
+    "channel",
+    "ip",
 )
 
 
@@ -39,8 +52,13 @@ def canonical(value: Any) -> Any:
 
 
 def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    payload = json.dumps({k: fields[k] for k in HASHED_FIELDS}, sort_keys=True, separators=(",", ":"),
-                         default=_json_default, ensure_ascii=False)
+    payload = json.dumps(
+        {k: fields[k] for k in HASHED_FIELDS},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=_json_default,
+        ensure_ascii=False,
+    )
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
@@ -49,11 +67,17 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
         return {"actor_id": None, "actor_username": "", "roles": "", "region": ""}
     from dtsen.accounts.models import RoleAssignment
 
-    pairs = list(RoleAssignment.objects.filter(user_id=actor.pk, active=True).values_list("role", "region_code"))
+    pairs = list(
+        RoleAssignment.objects.filter(user_id=actor.pk, active=True).values_list("role", "region_code")
+    )
     roles = sorted({r for r, _ in pairs}) + (["superuser"] if getattr(actor, "is_superuser", False) else [])
     regions = sorted({reg or "ID" for _, reg in pairs})
-    return {"actor_id": actor.pk, "actor_username": actor.get_username(), "roles": ",".join(roles)[:200],
-            "region": ",".join(regions)[:200]}
+    return {
+        "actor_id": actor.pk,
+        "actor_username": actor.get_username(),
+        "roles": ",".join(roles)[:200],
+        "region": ",".join(regions)[:200],
+    }
 
 
 @transaction.atomic
@@ -79,7 +103,8 @@ def audit_record(
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id) if object_id is not None else "",
-        "persons": "".join(f",{p}" for p in sorted({int(p) for p in person_ids or []})) + ("," if person_ids else ""),
+        "persons": "".join(f",{p}" for p in sorted({int(p) for p in person_ids or []}))
+        + ("," if person_ids else ""),
         "before": canonical(before) if before is not None else None,
         "after": canonical(after) if after is not None else None,
         "reason": reason or "",
@@ -94,8 +119,14 @@ def audit_record(
     return rec
 
 
-def audit_read(*, actor: Any, object_type: str, object_id: Any, person_ids: list[int] | None = None,
-               action: str = "view") -> AuditRecord:
+def audit_read(
+    *, actor: Any, object_type: str, object_id: Any, person_ids: list[int] | None = None, action: str = "view"
+) -> AuditRecord:
     """A staff read of personal data (a family or person page, an export)."""
-    return audit_record(actor=actor, action=f"{object_type}.{action}", object_type=object_type,
-                        object_id=object_id, person_ids=person_ids)
+    return audit_record(
+        actor=actor,
+        action=f"{object_type}.{action}",
+        object_type=object_type,
+        object_id=object_id,
+        person_ids=person_ids,
+    )

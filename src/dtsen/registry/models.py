@@ -29,7 +29,9 @@ class VersionInfo(models.Model):
 
 
 def _history() -> HistoricalRecords:
-    return HistoricalRecords(bases=[VersionInfo], excluded_fields=["updated_at"], cascade_delete_history=False)
+    return HistoricalRecords(
+        bases=[VersionInfo], excluded_fields=["updated_at"], cascade_delete_history=False
+    )
 
 
 class Dwelling(models.Model):
@@ -60,17 +62,15 @@ class Family(models.Model):
 
     family_code = models.CharField(max_length=24, unique=True)
     kk_number = models.CharField(max_length=16, db_index=True)
-    head = models.ForeignKey(
-        "Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    pengurus = models.ForeignKey(
-        "Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    head = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pengurus = models.ForeignKey("Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     village_code = models.CharField(max_length=13, db_index=True)
     rw = models.CharField(max_length=3, blank=True)
     rt = models.CharField(max_length=3, blank=True)
     address = models.CharField(max_length=200, blank=True)
-    dwelling = models.ForeignKey(Dwelling, null=True, blank=True, on_delete=models.PROTECT, related_name="families")
+    dwelling = models.ForeignKey(
+        Dwelling, null=True, blank=True, on_delete=models.PROTECT, related_name="families"
+    )
     family_no = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=c.RecordStatus.choices, default=c.RecordStatus.ACTIVE)
     status_reason = models.CharField(max_length=20, choices=c.RemovalReason.choices, blank=True)
@@ -102,7 +102,9 @@ class Person(models.Model):
     relationship = models.CharField(max_length=12, choices=c.Relationship.choices)
     marital_status = models.CharField(max_length=12, choices=c.MaritalStatus.choices)
     education = models.CharField(max_length=15, choices=c.Education.choices)
-    school_level = models.CharField(max_length=8, choices=c.SchoolLevel.choices, default=c.SchoolLevel.NOT_ENROLLED)
+    school_level = models.CharField(
+        max_length=8, choices=c.SchoolLevel.choices, default=c.SchoolLevel.NOT_ENROLLED
+    )
     sector = models.CharField(max_length=15, choices=c.Sector.choices, default=c.Sector.NONE)
     employment_type = models.CharField(
         max_length=15, choices=c.EmploymentType.choices, default=c.EmploymentType.NONE
@@ -143,7 +145,12 @@ class FamilyKkNumber(models.Model):
     class Meta:
         verbose_name = _("KK number")
         verbose_name_plural = _("KK numbers")
-        constraints = [models.UniqueConstraint(fields=["family", "kk_number", "valid_from"], name="uniq_family_kk")]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "kk_number", "valid_from"], name="uniq_family_kk")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kk_number} ({self.valid_from}–{self.valid_to or ''})"
 
 
 class Condition(models.Model):
@@ -203,6 +210,9 @@ class Condition(models.Model):
         verbose_name_plural = _("condition snapshots")
         indexes = [models.Index(fields=["family", "observed_on"], name="condition_family_date")]
 
+    def __str__(self) -> str:
+        return f"{self.family_id}@{self.observed_on}"
+
 
 class ExclusionFlag(models.Model):
     """A person's exclusion category (Kepmensos 73/HUK/2024) with its source; appealable, so never deleted:
@@ -229,6 +239,9 @@ class ExclusionFlag(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.category} ({self.source})"
+
 
 class Event(models.Model):
     """Life and membership events: birth, death, moves between families, KK splits and merges, removals."""
@@ -253,3 +266,6 @@ class Event(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         indexes = [models.Index(fields=["family", "event_date"], name="event_family_date")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_date}"

@@ -39,7 +39,11 @@ ERRORS: dict[str, NikError] = {
             "Kode wilayah (6 digit pertama) NIK tidak dikenal.",
             "The region code (first 6 digits) of the NIK is unknown.",
         ),
-        NikError("nik_date_invalid", "Tanggal lahir dalam NIK tidak valid.", "The birth date in the NIK is invalid."),
+        NikError(
+            "nik_date_invalid",
+            "Tanggal lahir dalam NIK tidak valid.",
+            "The birth date in the NIK is invalid.",
+        ),
         NikError("nik_serial_zero", "Nomor urut NIK tidak boleh 0000.", "The NIK serial may not be 0000."),
         NikError(
             "nik_birth_mismatch",

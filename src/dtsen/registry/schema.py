@@ -47,14 +47,23 @@ FAMILIES = Table(
         Column("rw", "str", required=False, doc="RW (SLS)."),
         Column("rt", "str", required=False, doc="RT (SLS)."),
         Column("address", "str", required=False, doc="Street address."),
-        Column("dwelling_code", "str", required=False, doc="Dwelling (building) id; several families may share one."),
+        Column(
+            "dwelling_code",
+            "str",
+            required=False,
+            doc="Dwelling (building) id; several families may share one.",
+        ),
         Column("building_no", "int", required=False, doc="Regsosek code 109: building serial in the SLS."),
         Column("family_no", "int", required=False, doc="Regsosek code 110: family serial in the building."),
         Column("latitude", "float", required=False, doc="Dwelling geotag latitude (WGS84)."),
         Column("longitude", "float", required=False, doc="Dwelling geotag longitude (WGS84)."),
         Column("head_person_code", "str", doc="person_code of the head of family (must be a member)."),
-        Column("pengurus_person_code", "str", required=False, doc="person_code of the aid recipient (a member)."),
-        Column("kk_previous", "str", required=False, doc="Earlier KK numbers, separated by '|' (oldest first)."),
+        Column(
+            "pengurus_person_code", "str", required=False, doc="person_code of the aid recipient (a member)."
+        ),
+        Column(
+            "kk_previous", "str", required=False, doc="Earlier KK numbers, separated by '|' (oldest first)."
+        ),
     ),
 )
 
@@ -104,7 +113,10 @@ CONDITIONS = Table(
         Column("power_va", "int", required=False),
         Column("cooking_fuel", "str", choices=_codes(c.CookingFuel)),
         Column("received_credit", "bool"),
-        *(Column(f"asset_{name}", "bool", doc=f"{label_id} / {label_en}") for name, label_id, label_en in c.ASSETS),
+        *(
+            Column(f"asset_{name}", "bool", doc=f"{label_id} / {label_en}")
+            for name, label_id, label_en in c.ASSETS
+        ),
     ),
 )
 

@@ -31,7 +31,12 @@ def person_qs(*, actor: Actor) -> QuerySet[Person]:
 
 
 def family_list(
-    *, actor: Actor, query: str = "", region_code: str = "", status: str = c.RecordStatus.ACTIVE, limit: int = 50,
+    *,
+    actor: Actor,
+    query: str = "",
+    region_code: str = "",
+    status: str = c.RecordStatus.ACTIVE,
+    limit: int = 50,
     offset: int = 0,
 ) -> list[Family]:
     """Families the actor may see, newest first, optionally filtered by region and by a search text that is a
@@ -70,11 +75,13 @@ def family_members(*, actor: Actor, family: Family, include_removed: bool = Fals
     qs = person_qs(actor=actor).filter(family_id=family.pk)
     if not include_removed:
         qs = qs.filter(status=c.RecordStatus.ACTIVE)
-    order = {c.Relationship.HEAD: 0, c.Relationship.SPOUSE: 1}
+    order: dict[str, int] = {c.Relationship.HEAD: 0, c.Relationship.SPOUSE: 1}
     return sorted(qs, key=lambda p: (order.get(p.relationship, 2), p.birth_date, p.pk))
 
 
-def family_latest_condition(*, actor: Actor, family: Family, as_of: dt.datetime | None = None) -> Condition | None:
+def family_latest_condition(
+    *, actor: Actor, family: Family, as_of: dt.datetime | None = None
+) -> Condition | None:
     qs = Condition.objects.filter(family_id=family_get(actor=actor, family_id=family.pk).pk)
     if as_of is not None:
         qs = qs.filter(recorded_at__lte=as_of)
@@ -82,14 +89,20 @@ def family_latest_condition(*, actor: Actor, family: Family, as_of: dt.datetime 
 
 
 def family_kk_history(*, actor: Actor, family: Family) -> list[FamilyKkNumber]:
-    return list(FamilyKkNumber.objects.filter(family_id=family_get(actor=actor, family_id=family.pk).pk)
-                .order_by("valid_from", "pk"))
+    return list(
+        FamilyKkNumber.objects.filter(family_id=family_get(actor=actor, family_id=family.pk).pk).order_by(
+            "valid_from", "pk"
+        )
+    )
 
 
 def family_exclusions(*, actor: Actor, family: Family) -> list[ExclusionFlag]:
     family_get(actor=actor, family_id=family.pk)
-    return list(ExclusionFlag.objects.filter(person__family_id=family.pk).select_related("person")
-                .order_by("-observed_on"))
+    return list(
+        ExclusionFlag.objects.filter(person__family_id=family.pk)
+        .select_related("person")
+        .order_by("-observed_on")
+    )
 
 
 @dataclass
@@ -120,23 +133,58 @@ def family_versions(*, actor: Actor, family: Family) -> list[Version]:
     skip = {"nik_enc"}
     fam_hist = list(family.history.select_related("history_user").order_by("history_date", "history_id"))
     for prev, rec in zip([None, *fam_hist[:-1]], fam_hist, strict=True):
-        out.append(Version(rec.history_date, "family", rec.history_type, _who(rec.history_user),
-                           rec.history_channel, rec.history_change_reason or "", _diff(rec, prev, skip)))
+        out.append(
+            Version(
+                rec.history_date,
+                "family",
+                rec.history_type,
+                _who(rec.history_user),
+                rec.history_channel,
+                rec.history_change_reason or "",
+                _diff(rec, prev, skip),
+            )
+        )
     person_ids = Person.history.filter(family_id=family.pk).values("id").distinct()
     person_hist = list(
-        Person.history.filter(id__in=person_ids).select_related("history_user").order_by("id", "history_date", "history_id")
+        Person.history.filter(id__in=person_ids)
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
     )
     last: dict[int, Any] = {}
     for rec in person_hist:
         prev = last.get(rec.id)
-        out.append(Version(rec.history_date, f"person:{rec.person_code}", rec.history_type, _who(rec.history_user),
-                           rec.history_channel, rec.history_change_reason or "", _diff(rec, prev, skip)))
+        out.append(
+            Version(
+                rec.history_date,
+                f"person:{rec.person_code}",
+                rec.history_type,
+                _who(rec.history_user),
+                rec.history_channel,
+                rec.history_change_reason or "",
+                _diff(rec, prev, skip),
+            )
+        )
         last[rec.id] = rec
     for cond in Condition.objects.filter(family_id=family.pk).select_related("recorded_by"):
-        out.append(Version(cond.recorded_at, "condition", "+", _who(cond.recorded_by) or cond.officer,
-                           cond.channel, cond.source_ref, []))
-    for ev in Event.objects.filter(Q(family_id=family.pk) | Q(other_family_id=family.pk)).select_related("actor"):
-        when = dt.datetime.combine(ev.event_date, dt.time(), tzinfo=dt.UTC) if ev.recorded_at is None else ev.recorded_at
+        out.append(
+            Version(
+                cond.recorded_at,
+                "condition",
+                "+",
+                _who(cond.recorded_by) or cond.officer,
+                cond.channel,
+                cond.source_ref,
+                [],
+            )
+        )
+    for ev in Event.objects.filter(Q(family_id=family.pk) | Q(other_family_id=family.pk)).select_related(
+        "actor"
+    ):
+        when = (
+            dt.datetime.combine(ev.event_date, dt.time(), tzinfo=dt.UTC)
+            if ev.recorded_at is None
+            else ev.recorded_at
+        )
         out.append(Version(when, "event", ev.kind, _who(ev.actor), ev.channel, ev.reason, []))
     out.sort(key=lambda v: v.when, reverse=True)
     return out
@@ -165,7 +213,9 @@ def family_as_of(*, actor: Actor, family_id: int, when: dt.datetime) -> FamilySt
     try:
         past_family = current.history.as_of(when)
     except Family.DoesNotExist:
-        raise NotFound("Keluarga belum terdaftar pada tanggal itu.", "The family was not registered at that time.") from None
+        raise NotFound(
+            "Keluarga belum terdaftar pada tanggal itu.", "The family was not registered at that time."
+        ) from None
     ever = Person.history.filter(family_id=family_id).values("id").distinct()
     records = Person.history.filter(id__in=ever, history_date__lte=when).latest_of_each()
     members = [r.instance for r in records if r.family_id == family_id and r.history_type != "-"]
@@ -176,8 +226,9 @@ def family_as_of(*, actor: Actor, family_id: int, when: dt.datetime) -> FamilySt
         .order_by("-observed_on", "-recorded_at", "-pk")
         .first()
     )
-    return FamilyState(when=when, family=past_family, members=members, condition=condition,
-                       kk_number=past_family.kk_number)
+    return FamilyState(
+        when=when, family=past_family, members=members, condition=condition, kk_number=past_family.kk_number
+    )
 
 
 def person_get(*, actor: Actor, person_id: int) -> Person:

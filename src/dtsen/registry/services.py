@@ -28,8 +28,20 @@ _KK = re.compile(r"[0-9]{16}")
 _SLS = re.compile(r"[0-9]{1,3}")
 
 PERSON_FIELDS = (
-    "name", "sex", "birth_date", "birth_place", "relationship", "marital_status", "education", "school_level",
-    "sector", "employment_type", "occupation", "disability", "disability_severity", "pregnant",
+    "name",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "relationship",
+    "marital_status",
+    "education",
+    "school_level",
+    "sector",
+    "employment_type",
+    "occupation",
+    "disability",
+    "disability_severity",
+    "pregnant",
 )
 FAMILY_ADDRESS_FIELDS = ("village_code", "rw", "rt", "address")
 
@@ -83,10 +95,32 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _audit(action: str, *, actor: Actor, obj: Any, before: dict[str, Any] | None, reason: str, channel: str,
-           persons: list[int] | None = None) -> None:
-    audit_record(actor=actor, action=action, object_type=obj._meta.model_name, object_id=obj.pk, before=before,
-                 after=snapshot(obj), reason=reason, channel=channel, person_ids=persons)
+def _audit(
+    action: str,
+    *,
+    actor: Actor,
+    obj: Any,
+    before: dict[str, Any] | None,
+    reason: str,
+    channel: str,
+    persons: list[int] | None = None,
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=obj.pk,
+        before=before,
+        after=snapshot(obj),
+        reason=reason,
+        channel=channel,
+        person_ids=persons,
+    )
+
+
+def _user(actor: Actor) -> Any:
+    """The user row to store as author (None for an anonymous or system-less call)."""
+    return actor if actor.is_authenticated else None
 
 
 def _invalid(field_name: str, message_id: str, message_en: str) -> ValidationFailed:
@@ -95,8 +129,11 @@ def _invalid(field_name: str, message_id: str, message_en: str) -> ValidationFai
 
 def _check_choice(field_name: str, value: str, choices: type) -> None:
     if value not in choices.values:  # type: ignore[attr-defined]
-        raise _invalid(field_name, f"Nilai '{value}' tidak dikenal untuk {field_name}.",
-                       f"Unknown value '{value}' for {field_name}.")
+        raise _invalid(
+            field_name,
+            f"Nilai '{value}' tidak dikenal untuk {field_name}.",
+            f"Unknown value '{value}' for {field_name}.",
+        )
 
 
 def _check_reason(reason: str) -> None:
@@ -114,11 +151,14 @@ def _check_village(village_code: str) -> None:
     region = None
     try:
         region = region_get(village_code)
-    except Exception:  # noqa: BLE001 - any lookup failure means unknown
+    except Exception:
         region = None
     if region is None or region.level != 4:
-        raise _invalid("village_code", f"Kode desa/kelurahan '{village_code}' tidak dikenal.",
-                       f"Unknown village code '{village_code}'.")
+        raise _invalid(
+            "village_code",
+            f"Kode desa/kelurahan '{village_code}' tidak dikenal.",
+            f"Unknown village code '{village_code}'.",
+        )
 
 
 def _check_kk(kk_number: str) -> None:
@@ -153,7 +193,9 @@ def _validated_person(data: PersonData, *, today: dt.date) -> tuple[str, str, bo
     try:
         parsed = parse_nik(data.nik)
     except InvalidNik as exc:
-        raise ValidationFailed(exc.error.message_id, exc.error.message_en, code=exc.code, field="nik") from None
+        raise ValidationFailed(
+            exc.error.message_id, exc.error.message_en, code=exc.code, field="nik"
+        ) from None
     if not data.name or not data.name.strip():
         raise _invalid("name", "Nama wajib diisi.", "Name is required.")
     _check_choice("sex", data.sex, c.Sex)
@@ -166,9 +208,13 @@ def _validated_person(data: PersonData, *, today: dt.date) -> tuple[str, str, bo
     _check_choice("disability", data.disability, c.Disability)
     _check_choice("disability_severity", data.disability_severity, c.DisabilitySeverity)
     if data.birth_date > today:
-        raise _invalid("birth_date", "Tanggal lahir tidak boleh di masa depan.", "Birth date cannot be in the future.")
+        raise _invalid(
+            "birth_date", "Tanggal lahir tidak boleh di masa depan.", "Birth date cannot be in the future."
+        )
     if data.pregnant and data.sex != c.Sex.FEMALE:
-        raise _invalid("pregnant", "Hanya perempuan yang dapat berstatus hamil.", "Only women can be pregnant.")
+        raise _invalid(
+            "pregnant", "Hanya perempuan yang dapat berstatus hamil.", "Only women can be pregnant."
+        )
     consistent = nik_matches(parsed, birth_date=data.birth_date, sex=data.sex)
     return nik_hash(parsed.nik), nik_encrypt(parsed.nik), consistent
 
@@ -187,12 +233,28 @@ def _person_from(data: PersonData, family: Family, *, today: dt.date) -> Person:
     )
 
 
-def _event(kind: str, *, actor: Actor, channel: str, reason: str, event_date: dt.date,
-           family: Family | None = None, person: Person | None = None,
-           other_family: Family | None = None, data: dict[str, Any] | None = None) -> Event:
+def _event(
+    kind: str,
+    *,
+    actor: Actor,
+    channel: str,
+    reason: str,
+    event_date: dt.date,
+    family: Family | None = None,
+    person: Person | None = None,
+    other_family: Family | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
     return Event.objects.create(
-        kind=kind, family=family, person=person, other_family=other_family, event_date=event_date,
-        channel=channel, actor=actor if actor.is_authenticated else None, reason=reason, data=data or {},
+        kind=kind,
+        family=family,
+        person=person,
+        other_family=other_family,
+        event_date=event_date,
+        channel=channel,
+        actor=_user(actor),
+        reason=reason,
+        data=data or {},
     )
 
 
@@ -220,12 +282,18 @@ def family_register(
     _check_kk(kk_number)
     for name, value in (("rw", rw), ("rt", rt)):
         if value and not _SLS.fullmatch(value):
-            raise _invalid(name, f"{name.upper()} harus berupa angka 1-3 digit.", f"{name.upper()} must be 1-3 digits.")
+            raise _invalid(
+                name, f"{name.upper()} harus berupa angka 1-3 digit.", f"{name.upper()} must be 1-3 digits."
+            )
     if head.relationship != c.Relationship.HEAD:
-        raise _invalid("relationship", "Anggota pertama harus kepala keluarga.", "The first member must be the head.")
+        raise _invalid(
+            "relationship", "Anggota pertama harus kepala keluarga.", "The first member must be the head."
+        )
     others = members or []
     if any(m.relationship == c.Relationship.HEAD for m in others):
-        raise _invalid("relationship", "Keluarga hanya boleh punya satu kepala.", "A family has exactly one head.")
+        raise _invalid(
+            "relationship", "Keluarga hanya boleh punya satu kepala.", "A family has exactly one head."
+        )
     niks = [head.nik, *(m.nik for m in others)]
     if len(set(niks)) != len(niks):
         raise _invalid("nik", "NIK anggota keluarga tidak boleh sama.", "Members' NIKs must differ.")
@@ -233,22 +301,38 @@ def family_register(
     day = registered_on or today
     family = Family(
         family_code=_new_code("F", village_code, Family, "family_code"),
-        kk_number=kk_number, village_code=village_code, rw=rw, rt=rt, address=address,
+        kk_number=kk_number,
+        village_code=village_code,
+        rw=rw,
+        rt=rt,
+        address=address,
     )
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save()
-    people = [_person_from(head, family, today=today), *(_person_from(m, family, today=today) for m in others)]
+    people = [
+        _person_from(head, family, today=today),
+        *(_person_from(m, family, today=today) for m in others),
+    ]
     for person in people:
         stamp(person, actor=actor, channel=channel, reason=reason)
         person.save()
     family.head = people[0]
-    family.pengurus = next((p for p in people if p.relationship == c.Relationship.SPOUSE and p.sex == "P"), people[0])
+    family.pengurus = next(
+        (p for p in people if p.relationship == c.Relationship.SPOUSE and p.sex == "P"), people[0]
+    )
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["head", "pengurus", "updated_at"])
     FamilyKkNumber.objects.create(family=family, kk_number=kk_number, valid_from=day, reason=reason)
     _event(c.EventKind.REGISTERED, actor=actor, channel=channel, reason=reason, event_date=day, family=family)
-    _audit("family_register", actor=actor, obj=family, before=None, reason=reason, channel=channel,
-           persons=[p.pk for p in people])
+    _audit(
+        "family_register",
+        actor=actor,
+        obj=family,
+        before=None,
+        reason=reason,
+        channel=channel,
+        persons=[p.pk for p in people],
+    )
     if condition is not None:
         condition_record(actor=actor, family=family, channel=channel, data=condition)
     return family
@@ -265,7 +349,11 @@ def family_update_address(
     _check_scope(actor, family.village_code)
     unknown = set(changes) - set(FAMILY_ADDRESS_FIELDS)
     if unknown:
-        raise _invalid(",".join(sorted(unknown)), "Kolom tidak dapat diubah di sini.", "These fields cannot be changed here.")
+        raise _invalid(
+            ",".join(sorted(unknown)),
+            "Kolom tidak dapat diubah di sini.",
+            "These fields cannot be changed here.",
+        )
     if "village_code" in changes:
         _check_village(changes["village_code"])
         _check_scope(actor, changes["village_code"])
@@ -293,11 +381,17 @@ def family_change_kk(
     _check_scope(actor, family.village_code)
     if family.kk_number == kk_number:
         return family
-    open_since = (FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True)
-                  .values_list("valid_from", flat=True).first())
+    open_since = (
+        FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True)
+        .values_list("valid_from", flat=True)
+        .first()
+    )
     if valid_from > timezone.localdate() or (open_since is not None and valid_from < open_since):
-        raise _invalid("valid_from", "Tanggal berlaku KK baru tidak valid (di masa depan atau sebelum KK lama).",
-                       "The new KK's start date is invalid (in the future or before the current KK).")
+        raise _invalid(
+            "valid_from",
+            "Tanggal berlaku KK baru tidak valid (di masa depan atau sebelum KK lama).",
+            "The new KK's start date is invalid (in the future or before the current KK).",
+        )
     FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True).update(valid_to=valid_from)
     FamilyKkNumber.objects.create(family=family, kk_number=kk_number, valid_from=valid_from, reason=reason)
     old = family.kk_number
@@ -306,8 +400,15 @@ def family_change_kk(
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["kk_number", "updated_at"])
     _audit("family_change_kk", actor=actor, obj=family, before=before, reason=reason, channel=channel)
-    _event(c.EventKind.KK_CHANGED, actor=actor, channel=channel, reason=reason, event_date=valid_from,
-           family=family, data={"old": old, "new": kk_number})
+    _event(
+        c.EventKind.KK_CHANGED,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=valid_from,
+        family=family,
+        data={"old": old, "new": kk_number},
+    )
     return family
 
 
@@ -317,23 +418,50 @@ def family_set_pengurus(*, actor: Actor, family: Family, person: Person, channel
     _check_reason(reason)
     family = _locked_family(family)
     _check_scope(actor, family.village_code)
-    if person.family_id != family.pk or person.life_status != c.LifeStatus.ALIVE or person.status != c.RecordStatus.ACTIVE:
-        raise _invalid("pengurus", "Pengurus harus anggota keluarga yang masih hidup dan aktif.",
-                       "The pengurus must be a living, active member of the family.")
+    if (
+        person.family_id != family.pk
+        or person.life_status != c.LifeStatus.ALIVE
+        or person.status != c.RecordStatus.ACTIVE
+    ):
+        raise _invalid(
+            "pengurus",
+            "Pengurus harus anggota keluarga yang masih hidup dan aktif.",
+            "The pengurus must be a living, active member of the family.",
+        )
     before = snapshot(family)
     family.pengurus = person
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["pengurus", "updated_at"])
-    _audit("family_set_pengurus", actor=actor, obj=family, before=before, reason=reason, channel=channel,
-           persons=[person.pk])
-    _event(c.EventKind.PENGURUS_CHANGED, actor=actor, channel=channel, reason=reason,
-           event_date=timezone.localdate(), family=family, person=person)
+    _audit(
+        "family_set_pengurus",
+        actor=actor,
+        obj=family,
+        before=before,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
+    _event(
+        c.EventKind.PENGURUS_CHANGED,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=timezone.localdate(),
+        family=family,
+        person=person,
+    )
     return family
 
 
 @transaction.atomic
 def family_remove(
-    *, actor: Actor, family: Family, removal_reason: str, channel: str, reason: str, event_date: dt.date | None = None
+    *,
+    actor: Actor,
+    family: Family,
+    removal_reason: str,
+    channel: str,
+    reason: str,
+    event_date: dt.date | None = None,
 ) -> Family:
     """Deactivate a family (never delete): status `nonaktif` with a reason; its history stays."""
     _check_reason(reason)
@@ -346,14 +474,28 @@ def family_remove(
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["status", "status_reason", "updated_at"])
     _audit("family_remove", actor=actor, obj=family, before=before, reason=reason, channel=channel)
-    _event(c.EventKind.REMOVED, actor=actor, channel=channel, reason=reason,
-           event_date=event_date or timezone.localdate(), family=family, data={"removal_reason": removal_reason})
+    _event(
+        c.EventKind.REMOVED,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=event_date or timezone.localdate(),
+        family=family,
+        data={"removal_reason": removal_reason},
+    )
     return family
 
 
 @transaction.atomic
-def person_add(*, actor: Actor, family: Family, data: PersonData, channel: str, reason: str,
-               event_kind: str = c.EventKind.BIRTH) -> Person:
+def person_add(
+    *,
+    actor: Actor,
+    family: Family,
+    data: PersonData,
+    channel: str,
+    reason: str,
+    event_kind: str = c.EventKind.BIRTH,
+) -> Person:
     """Add a member (birth or a newly recorded member) to a family."""
     _check_reason(reason)
     _check_channel(channel)
@@ -364,9 +506,24 @@ def person_add(*, actor: Actor, family: Family, data: PersonData, channel: str, 
     person = _person_from(data, family, today=timezone.localdate())
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save()
-    _audit("person_add", actor=actor, obj=person, before=None, reason=reason, channel=channel, persons=[person.pk])
-    _event(event_kind, actor=actor, channel=channel, reason=reason, event_date=timezone.localdate(),
-           family=family, person=person)
+    _audit(
+        "person_add",
+        actor=actor,
+        obj=person,
+        before=None,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
+    _event(
+        event_kind,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=timezone.localdate(),
+        family=family,
+        person=person,
+    )
     return person
 
 
@@ -380,7 +537,11 @@ def person_update(*, actor: Actor, person: Person, channel: str, reason: str, **
     allowed = {*PERSON_FIELDS, "nik"}
     unknown = set(changes) - allowed
     if unknown:
-        raise _invalid(",".join(sorted(unknown)), "Kolom tidak dapat diubah di sini.", "These fields cannot be changed here.")
+        raise _invalid(
+            ",".join(sorted(unknown)),
+            "Kolom tidak dapat diubah di sini.",
+            "These fields cannot be changed here.",
+        )
     from dtsen.registry.crypto import nik_decrypt
 
     current = PersonData(nik=nik_decrypt(person.nik_enc), **{f: getattr(person, f) for f in PERSON_FIELDS})
@@ -400,8 +561,15 @@ def person_update(*, actor: Actor, person: Person, channel: str, reason: str, **
         setattr(person, key, value)
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save(update_fields=[*changed, "updated_at"])
-    _audit("person_update", actor=actor, obj=person, before=before, reason=reason, channel=channel,
-           persons=[person.pk])
+    _audit(
+        "person_update",
+        actor=actor,
+        obj=person,
+        before=before,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
     return person
 
 
@@ -425,27 +593,56 @@ def person_record_death(
     person.death_source = source
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save(update_fields=["life_status", "death_date", "death_source", "updated_at"])
-    _audit("person_record_death", actor=actor, obj=person, before=before, reason=reason, channel=channel,
-           persons=[person.pk])
-    _event(c.EventKind.DEATH, actor=actor, channel=channel, reason=reason, event_date=death_date,
-           family=family, person=person, data={"source": source})
+    _audit(
+        "person_record_death",
+        actor=actor,
+        obj=person,
+        before=before,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
+    _event(
+        c.EventKind.DEATH,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=death_date,
+        family=family,
+        person=person,
+        data={"source": source},
+    )
     if family.pengurus_id == person.pk:
         adult = (
-            family.members.filter(life_status=c.LifeStatus.ALIVE, status=c.RecordStatus.ACTIVE,
-                                  birth_date__lte=death_date.replace(year=death_date.year - 17))
+            family.members.filter(
+                life_status=c.LifeStatus.ALIVE,
+                status=c.RecordStatus.ACTIVE,
+                birth_date__lte=death_date.replace(year=death_date.year - 17),
+            )
             .exclude(pk=person.pk)
             .order_by("birth_date", "pk")
             .first()
         )
         if adult is not None:
-            family_set_pengurus(actor=actor, family=family, person=adult, channel=channel,
-                                reason=f"Pengganti pengurus yang meninggal / replaces deceased pengurus ({reason})")
+            family_set_pengurus(
+                actor=actor,
+                family=family,
+                person=adult,
+                channel=channel,
+                reason=f"Pengganti pengurus yang meninggal / replaces deceased pengurus ({reason})",
+            )
     return person
 
 
 @transaction.atomic
 def person_move(
-    *, actor: Actor, person: Person, to_family: Family, event_date: dt.date, channel: str, reason: str,
+    *,
+    actor: Actor,
+    person: Person,
+    to_family: Family,
+    event_date: dt.date,
+    channel: str,
+    reason: str,
     relationship: str | None = None,
 ) -> Person:
     """Move a person to another family (a person belongs to exactly one family at a time)."""
@@ -458,8 +655,11 @@ def person_move(
     if source.pk == target.pk:
         return person
     if source.head_id == person.pk:
-        raise _invalid("person", "Kepala keluarga tidak dapat dipindah; ganti kepala atau pecah KK dahulu.",
-                       "The head cannot be moved; change the head or split the family first.")
+        raise _invalid(
+            "person",
+            "Kepala keluarga tidak dapat dipindah; ganti kepala atau pecah KK dahulu.",
+            "The head cannot be moved; change the head or split the family first.",
+        )
     before = snapshot(person)
     person.family = target
     if relationship is not None:
@@ -467,9 +667,25 @@ def person_move(
         person.relationship = relationship
     stamp(person, actor=actor, channel=channel, reason=reason)
     person.save(update_fields=["family", "relationship", "updated_at"])
-    _event(c.EventKind.MOVE, actor=actor, channel=channel, reason=reason, event_date=event_date,
-           family=target, person=person, other_family=source)
-    _audit("person_move", actor=actor, obj=person, before=before, reason=reason, channel=channel, persons=[person.pk])
+    _event(
+        c.EventKind.MOVE,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        event_date=event_date,
+        family=target,
+        person=person,
+        other_family=source,
+    )
+    _audit(
+        "person_move",
+        actor=actor,
+        obj=person,
+        before=before,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
     if source.pengurus_id == person.pk:
         source.pengurus = source.head
         stamp(source, actor=actor, channel=channel, reason=reason)
@@ -479,8 +695,16 @@ def person_move(
 
 @transaction.atomic
 def family_split(
-    *, actor: Actor, family: Family, new_head: Person, members: list[Person], kk_number: str,
-    event_date: dt.date, channel: str, reason: str, village_code: str | None = None,
+    *,
+    actor: Actor,
+    family: Family,
+    new_head: Person,
+    members: list[Person],
+    kk_number: str,
+    event_date: dt.date,
+    channel: str,
+    reason: str,
+    village_code: str | None = None,
 ) -> Family:
     """Pecah KK: some members leave to form a new family with its own KK number and head."""
     _check_reason(reason)
@@ -492,10 +716,19 @@ def family_split(
     _check_scope(actor, target_village)
     movers = [new_head, *[m for m in members if m.pk != new_head.pk]]
     if any(m.family_id != family.pk for m in movers) or family.head_id in {m.pk for m in movers}:
-        raise _invalid("members", "Anggota yang dipecah harus anggota keluarga ini dan bukan kepalanya.",
-                       "Members split off must belong to this family and not be its head.")
-    new = Family(family_code=_new_code("F", target_village, Family, "family_code"), kk_number=kk_number,
-                 village_code=target_village, rw=family.rw, rt=family.rt, address=family.address)
+        raise _invalid(
+            "members",
+            "Anggota yang dipecah harus anggota keluarga ini dan bukan kepalanya.",
+            "Members split off must belong to this family and not be its head.",
+        )
+    new = Family(
+        family_code=_new_code("F", target_village, Family, "family_code"),
+        kk_number=kk_number,
+        village_code=target_village,
+        rw=family.rw,
+        rt=family.rt,
+        address=family.address,
+    )
     stamp(new, actor=actor, channel=channel, reason=reason)
     new.save()
     for person in movers:
@@ -504,8 +737,16 @@ def family_split(
         person.relationship = c.Relationship.HEAD if person.pk == new_head.pk else person.relationship
         stamp(person, actor=actor, channel=channel, reason=reason)
         person.save(update_fields=["family", "relationship", "updated_at"])
-        _event(c.EventKind.SPLIT, actor=actor, channel=channel, reason=reason, event_date=event_date,
-               family=new, person=person, other_family=family)
+        _event(
+            c.EventKind.SPLIT,
+            actor=actor,
+            channel=channel,
+            reason=reason,
+            event_date=event_date,
+            family=new,
+            person=person,
+            other_family=family,
+        )
     new.head = new_head
     new.pengurus = new_head
     stamp(new, actor=actor, channel=channel, reason=reason)
@@ -515,8 +756,15 @@ def family_split(
         family.pengurus = family.head
         stamp(family, actor=actor, channel=channel, reason=reason)
         family.save(update_fields=["pengurus", "updated_at"])
-    _audit("family_split", actor=actor, obj=new, before={"from_family": family.pk}, reason=reason, channel=channel,
-           persons=[m.pk for m in movers])
+    _audit(
+        "family_split",
+        actor=actor,
+        obj=new,
+        before={"from_family": family.pk},
+        reason=reason,
+        channel=channel,
+        persons=[m.pk for m in movers],
+    )
     return new
 
 
@@ -527,27 +775,52 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
     family = _locked_family(family)
     _check_scope(actor, family.village_code)
     for name, value, choices in (
-        ("tenure", data.tenure, c.HousingTenure), ("floor_material", data.floor_material, c.FloorMaterial),
-        ("wall_material", data.wall_material, c.WallMaterial), ("roof_material", data.roof_material, c.RoofMaterial),
-        ("toilet", data.toilet, c.Toilet), ("drinking_water", data.drinking_water, c.DrinkingWater),
-        ("lighting", data.lighting, c.Lighting), ("cooking_fuel", data.cooking_fuel, c.CookingFuel),
+        ("tenure", data.tenure, c.HousingTenure),
+        ("floor_material", data.floor_material, c.FloorMaterial),
+        ("wall_material", data.wall_material, c.WallMaterial),
+        ("roof_material", data.roof_material, c.RoofMaterial),
+        ("toilet", data.toilet, c.Toilet),
+        ("drinking_water", data.drinking_water, c.DrinkingWater),
+        ("lighting", data.lighting, c.Lighting),
+        ("cooking_fuel", data.cooking_fuel, c.CookingFuel),
     ):
         _check_choice(name, value, choices)
     if not Decimal("1") <= Decimal(data.floor_area_m2) <= Decimal("5000"):
-        raise _invalid("floor_area_m2", "Luas lantai harus antara 1 dan 5000 m².", "Floor area must be 1-5000 m².")
+        raise _invalid(
+            "floor_area_m2", "Luas lantai harus antara 1 dan 5000 m².", "Floor area must be 1-5000 m²."
+        )
     if data.observed_on > timezone.localdate():
-        raise _invalid("observed_on", "Tanggal pendataan tidak boleh di masa depan.", "Observation date cannot be in the future.")
+        raise _invalid(
+            "observed_on",
+            "Tanggal pendataan tidak boleh di masa depan.",
+            "Observation date cannot be in the future.",
+        )
     known = {name for name, _, _ in c.ASSETS}
     if data.assets - known:
-        raise _invalid("assets", "Aset tidak dikenal: " + ", ".join(sorted(data.assets - known)),
-                       "Unknown assets: " + ", ".join(sorted(data.assets - known)))
+        raise _invalid(
+            "assets",
+            "Aset tidak dikenal: " + ", ".join(sorted(data.assets - known)),
+            "Unknown assets: " + ", ".join(sorted(data.assets - known)),
+        )
     cond = Condition.objects.create(
-        family=family, observed_on=data.observed_on, channel=channel, officer=data.officer,
-        recorded_by=actor if actor.is_authenticated else None, evidence=list(data.evidence),
-        source_ref=data.source_ref, tenure=data.tenure, floor_area_m2=Decimal(data.floor_area_m2),
-        floor_material=data.floor_material, wall_material=data.wall_material, roof_material=data.roof_material,
-        toilet=data.toilet, drinking_water=data.drinking_water, lighting=data.lighting, power_va=data.power_va,
-        cooking_fuel=data.cooking_fuel, received_credit=data.received_credit,
+        family=family,
+        observed_on=data.observed_on,
+        channel=channel,
+        officer=data.officer,
+        recorded_by=_user(actor),
+        evidence=list(data.evidence),
+        source_ref=data.source_ref,
+        tenure=data.tenure,
+        floor_area_m2=Decimal(data.floor_area_m2),
+        floor_material=data.floor_material,
+        wall_material=data.wall_material,
+        roof_material=data.roof_material,
+        toilet=data.toilet,
+        drinking_water=data.drinking_water,
+        lighting=data.lighting,
+        power_va=data.power_va,
+        cooking_fuel=data.cooking_fuel,
+        received_credit=data.received_credit,
         **{f"asset_{name}": name in data.assets for name in known},
     )
     _audit("condition_record", actor=actor, obj=cond, before=None, reason=data.source_ref, channel=channel)
@@ -556,19 +829,34 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
 
 @transaction.atomic
 def exclusion_flag_add(
-    *, actor: Actor, person: Person, category: str, source: str, observed_on: dt.date, channel: str,
-    reason: str, source_ref: str = "",
+    *,
+    actor: Actor,
+    person: Person,
+    category: str,
+    source: str,
+    observed_on: dt.date,
+    channel: str,
+    reason: str,
+    source_ref: str = "",
 ) -> ExclusionFlag:
     _check_reason(reason)
     _check_choice("category", category, c.ExclusionCategory)
     _check_choice("source", source, c.ExclusionSource)
     _check_scope(actor, person.family.village_code)
-    flag = ExclusionFlag(person=person, category=category, source=source, source_ref=source_ref,
-                         observed_on=observed_on)
+    flag = ExclusionFlag(
+        person=person, category=category, source=source, source_ref=source_ref, observed_on=observed_on
+    )
     stamp(flag, actor=actor, channel=channel, reason=reason)
     flag.save()
-    _audit("exclusion_flag_add", actor=actor, obj=flag, before=None, reason=reason, channel=channel,
-           persons=[person.pk])
+    _audit(
+        "exclusion_flag_add",
+        actor=actor,
+        obj=flag,
+        before=None,
+        reason=reason,
+        channel=channel,
+        persons=[person.pk],
+    )
     return flag
 
 
@@ -588,6 +876,13 @@ def exclusion_flag_end(
     flag.end_reason = reason
     stamp(flag, actor=actor, channel=channel, reason=reason)
     flag.save(update_fields=["active", "ended_on", "end_reason", "updated_at"])
-    _audit("exclusion_flag_end", actor=actor, obj=flag, before=before, reason=reason, channel=channel,
-           persons=[flag.person_id])
+    _audit(
+        "exclusion_flag_end",
+        actor=actor,
+        obj=flag,
+        before=before,
+        reason=reason,
+        channel=channel,
+        persons=[flag.person_id],
+    )
     return flag

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dtsen.registry.nik import nik_validate
 from dtsen.synth import assumptions as a
 from dtsen.synth import identifiers as ids
 from dtsen.synth.names import name_typo, name_variant
-from dtsen.registry.nik import nik_validate
 from dtsen.synth.population import Batch, Context, exact_age, family_codes
 
 Array = np.ndarray[Any, Any]

@@ -1,4 +1,5 @@
-"""`dtsen audit verify` checks the hash chain; `dtsen audit search` lists records by person, actor, region, time."""
+"""`dtsen audit verify` checks the hash chain; `dtsen audit search` lists records by person, actor, region
+and time."""
 
 from __future__ import annotations
 
@@ -46,11 +47,29 @@ class Command(BaseCommand):
                 )
             self.stdout.write(self.style.SUCCESS("Rantai audit utuh / audit chain intact"))
             return
-        rows = audit_search(person_id=opts["person"], actor=opts["actor"], region=opts["region"],
-                            action=opts["action"], since=opts["since"], until=opts["until"])[: opts["limit"]]
+        rows = audit_search(
+            person_id=opts["person"],
+            actor=opts["actor"],
+            region=opts["region"],
+            action=opts["action"],
+            since=opts["since"],
+            until=opts["until"],
+        )[: opts["limit"]]
         for rec in rows:
-            self.stdout.write(json.dumps({
-                "seq": rec.seq, "at": rec.at.isoformat(), "actor": rec.actor_username, "roles": rec.roles,
-                "region": rec.region, "action": rec.action, "object": f"{rec.object_type}:{rec.object_id}",
-                "reason": rec.reason, "channel": rec.channel, "ip": rec.ip,
-            }, ensure_ascii=False))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "seq": rec.seq,
+                        "at": rec.at.isoformat(),
+                        "actor": rec.actor_username,
+                        "roles": rec.roles,
+                        "region": rec.region,
+                        "action": rec.action,
+                        "object": f"{rec.object_type}:{rec.object_id}",
+                        "reason": rec.reason,
+                        "channel": rec.channel,
+                        "ip": rec.ip,
+                    },
+                    ensure_ascii=False,
+                )
+            )

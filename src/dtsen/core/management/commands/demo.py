@@ -4,6 +4,7 @@ web app. Every step is idempotent: a second run reuses what is there."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -58,8 +59,17 @@ class Command(BaseCommand):
             out = Path(settings.DATA_DIR) / "demo" / f"{region}-{opts['seed']}"
             self.step(f"Populasi sintetis / synthetic population ({families:,} keluarga/families, {region})")
             if not (out / "manifest.json").exists():
-                call_command("synth", region=region, families=families, seed=opts["seed"], out=str(out),
-                             fault_duplicates=0.01, fault_deceased=0.005, fault_excluded=0.01, fault_stale_kk=0.01)
+                call_command(
+                    "synth",
+                    region=region,
+                    families=families,
+                    seed=opts["seed"],
+                    out=str(out),
+                    fault_duplicates=0.01,
+                    fault_deceased=0.005,
+                    fault_excluded=0.01,
+                    fault_stale_kk=0.01,
+                )
             self.step("Impor ke registri / import into the registry")
             call_command("registry_import", str(out), reason="Demo: populasi sintetis / synthetic population")
 
@@ -79,7 +89,9 @@ class Command(BaseCommand):
         """Two demo logins with a fresh password on every run (printed, never stored in clear)."""
         password = os.environ.get("DTSEN_DEMO_PASSWORD") or secrets.token_urlsafe(9)
         users = get_user_model()
-        dinsos, _ = users.objects.get_or_create(username="dinsos.demo", defaults={"first_name": "Dinsos Demo"})
+        dinsos, _ = users.objects.get_or_create(
+            username="dinsos.demo", defaults={"first_name": "Dinsos Demo"}
+        )
         dinsos.set_password(password)
         dinsos.save()
         role_assign(user=dinsos, role="dinsos_supervisor", region_code=region)
@@ -93,9 +105,19 @@ class Command(BaseCommand):
     def _serve(self, addr: str) -> None:
         self.step("Web app (gunicorn)")
         env = {**os.environ, "DTSEN_INSECURE_COOKIES": "1"}  # plain http on the local machine
-        cmd = [sys.executable, "-m", "gunicorn", "dtsen.wsgi:application", "--bind", addr, "--workers", "2",
-               "--threads", "4", "--access-logfile", "-"]
-        try:
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dtsen.wsgi:application",
+            "--bind",
+            addr,
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ]
+        with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(cmd, env=env, check=True)  # noqa: S603 - fixed command
-        except KeyboardInterrupt:
-            pass
