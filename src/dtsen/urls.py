@@ -1,9 +1,16 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from dtsen.api.api import api, api_not_found
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("2fa/", include("dtsen.accounts.auth_urls")),
+    path("warga/", include("dtsen.accounts.citizen_urls")),
+    path("dokumen/", include("dtsen.documents.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>(?s:.*))$", api_not_found, name="api_not_found"),
     path("", include("dtsen.registry.urls")),
     path("", include("dtsen.core.urls")),
 ]

@@ -7,6 +7,8 @@ from dtsen.accounts.models import Role
 REGISTRY_VIEW = "registry.view"
 REGISTRY_CHANGE = "registry.change"
 REGISTRY_BULK = "registry.bulk"  # import and export whole files
+RANKING_RUN = "ranking.run"  # start a national ranking run (desil)
+CITIZEN_REVIEW = "citizen.review"  # approve or reject citizen (Cek Bansos) accounts of families in scope
 
 _FIELD = {REGISTRY_VIEW}
 MATRIX: dict[str, frozenset[str]] = {
@@ -16,12 +18,12 @@ MATRIX: dict[str, frozenset[str]] = {
     Role.PSM: frozenset(_FIELD),
     Role.TAGANA: frozenset(_FIELD),
     Role.KARANG_TARUNA: frozenset(_FIELD),
-    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
-    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
+    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW}),
+    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW}),
     Role.RATIFIER: frozenset({REGISTRY_VIEW}),
     Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW}),
-    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK}),
-    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK}),
+    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN}),
+    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN}),
     Role.AUDITOR: frozenset({REGISTRY_VIEW}),
     Role.SYSTEM_CLIENT: frozenset(),
 }

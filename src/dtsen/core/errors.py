@@ -41,3 +41,17 @@ class PermissionDenied(ApplicationError):
 class Conflict(ApplicationError):
     code = "conflict"
     status = 409
+
+
+class NotAuthenticated(ApplicationError):
+    """No valid credentials (an API token that is missing, unknown, expired or revoked)."""
+
+    code = "not_authenticated"
+    status = 401
+
+
+class TooManyRequests(ApplicationError):
+    """A rate limit was reached; `retry_after` (seconds) tells the client when to try again."""
+
+    code = "rate_limited"
+    status = 429
