@@ -13,6 +13,7 @@ App-specific fixtures belong in each app's own `tests/<app>/conftest.py`.
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from pytest_django import DjangoDbBlocker
 
 from dtsen.regions.models import Region
@@ -45,3 +46,12 @@ def _regions_after_flush(request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("transactional_db")
     if not Region.objects.exists():
         regions_load(progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _auth_defaults(settings) -> None:
+    """Suites that log staff in with `force_login` test pages, not authentication: the second factor is
+    enforced where a test asks for it (tests/security turns it on for all its tests). Rate-limit counters
+    live in the cache: emptied so that one test's requests do not count against the next."""
+    settings.TWO_FACTOR_ENFORCED = False
+    caches[settings.RATELIMIT_USE_CACHE].clear()

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dtsen.accounts.models import RoleAssignment
 from dtsen.core.errors import NotFound
@@ -69,3 +70,9 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._superuser(request)
+
+
+# Second-factor devices are managed through audited services only (/2fa/reset/, `dtsen two_factor reset`):
+# django-otp's own admin page would create and delete them without an audit record.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

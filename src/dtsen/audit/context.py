@@ -14,7 +14,9 @@ class AuditContext:
     channel: str = "system"
 
 
-_current: ContextVar[AuditContext] = ContextVar("dtsen_audit_context", default=AuditContext())
+_DEFAULT = AuditContext()
+# a frozen dataclass, so the shared default cannot be mutated
+_current: ContextVar[AuditContext] = ContextVar("dtsen_audit_context", default=_DEFAULT)
 
 
 def current() -> AuditContext:
@@ -29,3 +31,10 @@ def audit_context(*, ip: str = "", channel: str = "system") -> Iterator[AuditCon
         yield ctx
     finally:
         _current.reset(token)
+
+
+def audit_channel_set(channel: str) -> None:
+    """Change the channel of the current request's context (the API's token check marks its requests "api").
+    Only inside a request: `AuditContextMiddleware` restores the outer context when the request ends."""
+    ctx = _current.get()
+    _current.set(AuditContext(ip=ctx.ip, channel=channel))

@@ -24,7 +24,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from dtsen.audit.context import audit_context
 from dtsen.audit.services import audit_read
 from dtsen.core.errors import ApplicationError, NotFound, ValidationFailed
 from dtsen.regions.selectors import region_ancestors, region_get
@@ -313,10 +312,10 @@ def _village_names(codes: set[str]) -> dict[str, str]:
 def _audit(
     request: HttpRequest, object_type: str, object_id: int, person_ids: list[int], *, action: str
 ) -> None:
-    """Record the staff read of personal data (who saw which family or person, from where, when)."""
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=c.Channel.WEB):
-        audit_read(actor=request.user, object_type=object_type, object_id=object_id, person_ids=person_ids,
-                   action=action)
+    """Record the staff read of personal data (who saw which family or person, when). The address and the
+    channel come from the request's audit context (audit.middleware.AuditContextMiddleware)."""
+    audit_read(actor=request.user, object_type=object_type, object_id=object_id, person_ids=person_ids,
+               action=action)
 
 
 def _render(request: HttpRequest, *, full: str, partial: str, target: str, context: dict[str, Any],

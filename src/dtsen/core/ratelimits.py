@@ -1,0 +1,168 @@
+"""Rate limits on login, on the citizen (public) endpoints, on every other anonymous request, and on the API.
+
+Counting is django-ratelimit's (`get_usage`: a fixed window per key, counted in the cache). The cache must be
+shared by all worker processes and increment atomically: Redis in production (`DTSEN_REDIS_URL`); without it,
+local memory, so each worker process counts on its own (development and the embedded demo; see
+docs/authentication.md).
+
+The limits are applied by `RateLimitMiddleware`, by URL name, so a view cannot forget them:
+
+- `RULES`: named views with their own limits (staff and citizen login, citizen registration and one-time code,
+  the 2FA forms). Limits keyed by a form field count that value together with the client address, so one
+  address cannot guess passwords of one account quickly, and a second, wider limit per address caps guessing
+  across accounts.
+- `PUBLIC`: every request of an anonymous client, on top of the above (staff who are logged in are not
+  limited on their pages).
+- The API counts its requests itself (`dtsen.api.auth`), with `API`.
+
+Rates are per client address, and many mobile users can share one address (carrier-grade NAT): a deployment
+can change any rate by group name in the setting `RATE_LIMITS` (e.g. {"public": "300/m"}) without code.
+
+A refused request gets 429 with a bilingual message (JSON under /api/ or for JSON clients) and Retry-After.
+`public_limit` / `login_limit` apply the same limits to a single view, for a view that is not in `RULES`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django_ratelimit.core import get_usage
+
+from dtsen.audit.middleware import client_ip
+from dtsen.core.errors import TooManyRequests
+from dtsen.core.middleware import application_error_response
+
+logger = logging.getLogger(__name__)
+
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_FIELD_LENGTH = 200  # a longer form value is cut before it goes into the key (it is hashed anyway)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `rate` ("5/m", "10/h") requests with one of `methods` per client address, or per client address
+    and value of the POST `field` (e.g. the username), or per user (`per_user`)."""
+
+    group: str
+    rate: str
+    methods: tuple[str, ...] = ("POST",)
+    field: str = ""
+    per_user: bool = False
+
+    def key(self, group: str, request: HttpRequest) -> str:
+        if self.per_user:
+            return f"user:{getattr(request.user, 'pk', '')}"
+        address = client_ip(request)
+        if not self.field:
+            return address
+        value = str(request.POST.get(self.field, "")).strip().lower()[:MAX_FIELD_LENGTH]
+        return f"{address}|{value}"
+
+
+LOGIN = (Limit("login-account", "5/m", field="username"), Limit("login-address", "30/m"))
+RULES: dict[str, tuple[Limit, ...]] = {
+    "login": LOGIN,
+    "admin:login": LOGIN,
+    "citizen:login": (
+        Limit("citizen-login-account", "5/m", field="email"),
+        Limit("citizen-login-address", "30/m"),
+    ),
+    "citizen:register": (Limit("citizen-register", "30/h"),),
+    "citizen:otp": (Limit("citizen-otp", "10/m"),),
+    "citizen:otp_resend": (Limit("citizen-otp-resend", "10/h"),),
+    "two_factor:setup": (Limit("two-factor-setup", "10/m", per_user=True),),
+    "two_factor:verify": (Limit("two-factor-verify", "10/m", per_user=True),),
+}
+PUBLIC = Limit("public", "120/m", methods=ALL_METHODS)
+API = Limit("api", "300/m", methods=ALL_METHODS)
+# The API counts with `API` itself (its requests carry no session: every one is "anonymous").
+EXEMPT_NAMESPACES = frozenset({"api-v1"})
+
+
+def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
+    """Count this request against `limit`; the refusal to return when it is over."""
+    rate = getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate)
+    usage = get_usage(
+        request, group=limit.group, key=limit.key, rate=rate, method=list(limit.methods), increment=True
+    )
+    if usage is None or not usage["should_limit"]:
+        return None
+    wait = max(int(usage["time_left"]), 1)
+    logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
+    return TooManyRequests(
+        f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
+        f"Too many requests. Try again in {wait} seconds.",
+        retry_after=wait,
+    )
+
+
+def too_many_requests_response(request: HttpRequest, error: TooManyRequests) -> HttpResponse:
+    response = application_error_response(request, error)
+    response["Retry-After"] = str(error.extra.get("retry_after", 60))
+    return response
+
+
+def _first_refusal(request: HttpRequest, limits: tuple[Limit, ...]) -> HttpResponse | None:
+    for limit in limits:
+        error = limit_reached(request, limit)
+        if error is not None:
+            return too_many_requests_response(request, error)
+    return None
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        name = match.view_name if match else ""
+        if match is not None and set(match.namespaces) & EXEMPT_NAMESPACES:
+            return None
+        limits = RULES.get(name, ())
+        if not request.user.is_authenticated:
+            limits = (*limits, PUBLIC)
+        return _first_refusal(request, limits) if limits else None
+
+
+ViewFunc = Callable[..., HttpResponseBase]
+
+
+def public_limit(
+    rate: str, *, group: str = "", methods: tuple[str, ...] = ("POST",), field: str = ""
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Decorator: at most `rate` requests per client address (and POST `field` value) for this view."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        limit = Limit(group or f"{view.__module__}.{view.__qualname__}", rate, methods, field)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            refused = _first_refusal(request, (limit,))
+            return refused if refused is not None else view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def login_limit(view: ViewFunc) -> ViewFunc:
+    """Decorator: the staff login limits (`LOGIN`) for another login form that posts `username`."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        refused = _first_refusal(request, LOGIN)
+        return refused if refused is not None else view(request, *args, **kwargs)
+
+    return wrapper
