@@ -4,12 +4,14 @@ web app. Every step is idempotent: a second run reuses what is there."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import time
+from binascii import unhexlify
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_otp.oath import TOTP
 
+from dtsen.accounts.auth_selectors import requires_2fa, two_factor_device
+from dtsen.accounts.auth_services import two_factor_enrol, two_factor_new_key
 from dtsen.accounts.services import role_assign
 from dtsen.registry.models import Family
 
@@ -73,34 +78,51 @@ class Command(BaseCommand):
             self.step("Impor ke registri / import into the registry")
             call_command("registry_import", str(out), reason="Demo: populasi sintetis / synthetic population")
 
-        password = self._demo_users(region)
+        province = region.split(".", maxsplit=1)[0]
+        logins = self._demo_users(region)
+        password = logins["password"]
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(f"Siap dalam {elapsed:,.0f} detik / ready in {elapsed:,.0f} s"))
         self.stdout.write(
             "\n  http://" + opts["addr"] + "/\n"
-            f"  Login Dinsos (kabupaten {region}):  dinsos.demo / {password}\n"
-            f"  Login admin (nasional / national):  admin.demo / {password}\n"
+            f"  Pemantau, hanya baca / viewer, read-only (provinsi {province}):  pemantau.demo / {password}\n"
+            f"  Dinsos (kabupaten {region}):  dinsos.demo / {password}   2FA TOTP: {logins['dinsos.demo']}\n"
+            f"  Admin (nasional / national):  admin.demo / {password}   2FA TOTP: {logins['admin.demo']}\n"
+            "  (Staf yang dapat mengubah data wajib 2FA: masukkan kunci TOTP ke aplikasi autentikator.\n"
+            "   Staff who can change data need 2FA: add the TOTP key to an authenticator app.)\n"
         )
         if opts["no_serve"]:
             return
         self._serve(opts["addr"])
 
-    def _demo_users(self, region: str) -> str:
-        """Two demo logins with a fresh password on every run (printed, never stored in clear)."""
+    def _demo_users(self, region: str) -> dict[str, str]:
+        """Demo logins with a fresh password on every run (printed, never stored in clear). Staff who can write
+        need two-factor authentication: their TOTP secret is enrolled here and printed for an authenticator app.
+        The viewer role is read-only and needs none."""
         password = os.environ.get("DTSEN_DEMO_PASSWORD") or secrets.token_urlsafe(9)
         users = get_user_model()
-        dinsos, _ = users.objects.get_or_create(
-            username="dinsos.demo", defaults={"first_name": "Dinsos Demo"}
-        )
-        dinsos.set_password(password)
-        dinsos.save()
-        role_assign(user=dinsos, role="dinsos_supervisor", region_code=region)
-        admin, _ = users.objects.get_or_create(username="admin.demo", defaults={"first_name": "Admin Demo"})
-        admin.is_staff = True
-        admin.is_superuser = True
-        admin.set_password(password)
-        admin.save()
-        return password
+        out: dict[str, str] = {"password": password}
+        specs = [
+            ("pemantau.demo", "Pemantau Demo", "provincial_viewer", region.split(".", maxsplit=1)[0], False),
+            ("dinsos.demo", "Dinsos Demo", "dinsos_supervisor", region, False),
+            ("admin.demo", "Admin Demo", "", "", True),
+        ]
+        for username, name, role, scope, superuser in specs:
+            user, _ = users.objects.get_or_create(username=username, defaults={"first_name": name})
+            user.is_staff = superuser
+            user.is_superuser = superuser
+            user.set_password(password)
+            user.save()
+            if role:
+                role_assign(user=user, role=role, region_code=scope, reason="Akun demo / demo account")
+            if requires_2fa(user):
+                device = two_factor_device(user)
+                if device is None:
+                    key = two_factor_new_key()
+                    code = TOTP(unhexlify(key.encode()), step=30, t0=0, digits=6, drift=0).token()
+                    device = two_factor_enrol(actor=user, key=key, token=f"{code:06d}")
+                out[username] = base64.b32encode(device.bin_key).decode("ascii")
+        return out
 
     def _serve(self, addr: str) -> None:
         self.step("Web app (gunicorn)")
