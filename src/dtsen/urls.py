@@ -9,6 +9,7 @@ urlpatterns = [
     path("2fa/", include("dtsen.accounts.auth_urls")),
     path("warga/", include("dtsen.accounts.citizen_urls")),
     path("dokumen/", include("dtsen.documents.urls")),
+    path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>(?s:.*))$", api_not_found, name="api_not_found"),
     path("", include("dtsen.registry.urls")),

@@ -159,7 +159,7 @@ def test_audit_records_before_and_after_without_clear_nik(admin_actor):
         cur.execute("SELECT * FROM audit_auditrecord")
         assert all(nik not in str(row) for row in cur.fetchall())
     assert [r.action for r in audit_search(person_id=head.pk)][:1] == ["person_update"]
-    assert audit_search(actor="nobody").count() == 0
+    assert audit_search(actor_username="nobody").count() == 0
 
 
 def test_failed_write_leaves_no_audit_record(admin_actor):
@@ -228,3 +228,34 @@ def test_every_accounts_service_is_audited(admin_actor):
     assert rec.before["active"] is True
     assert rec.after["active"] is False
     assert rec.actor_username == "pusat"
+
+
+def test_auditor_page_searches_by_person_and_is_closed_to_others(client, admin_actor):
+    from django.contrib.auth import get_user_model
+
+    from dtsen.accounts.services import role_assign
+
+    fam = _register(admin_actor)
+    head = fam.head
+    registry_services.person_update(actor=admin_actor, person=head, channel="web", reason="ejaan nama", name="Budi S")
+    auditor = get_user_model().objects.create_user("auditor.bpk")
+    role_assign(user=auditor, role="auditor", region_code="")
+    operator = get_user_model().objects.create_user("op")
+    role_assign(user=operator, role="operator_desa", region_code=VILLAGE_A)
+
+    client.force_login(operator)
+    assert client.get("/audit/").status_code == 403
+
+    client.force_login(auditor)
+    page = client.get("/audit/", {"person": head.pk})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "person_update" in body
+    assert "ejaan nama" in body
+    assert "family_update_address" not in body
+    assert client.get("/audit/", {"actor": "pusat", "action": "family_register"}).content.decode().count(
+        "family_register"
+    ) >= 1
+    bad = client.get("/audit/", {"since": "kemarin"})
+    assert bad.status_code == 400
+    assert "tidak valid" in bad.content.decode()

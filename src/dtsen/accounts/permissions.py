@@ -8,6 +8,7 @@ REGISTRY_VIEW = "registry.view"
 REGISTRY_CHANGE = "registry.change"
 REGISTRY_BULK = "registry.bulk"  # import and export whole files
 RANKING_RUN = "ranking.run"  # start a national ranking run (desil)
+AUDIT_VIEW = "audit.view"  # search the audit trail (auditors)
 CITIZEN_REVIEW = "citizen.review"  # approve or reject citizen (Cek Bansos) accounts of families in scope
 
 _FIELD = {REGISTRY_VIEW}
@@ -24,6 +25,6 @@ MATRIX: dict[str, frozenset[str]] = {
     Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW}),
     Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN}),
     Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN}),
-    Role.AUDITOR: frozenset({REGISTRY_VIEW}),
+    Role.AUDITOR: frozenset({REGISTRY_VIEW, AUDIT_VIEW}),
     Role.SYSTEM_CLIENT: frozenset(),
 }

@@ -47,10 +47,26 @@ def audit_verify(*, batch: int = 5000) -> Iterator[Break]:
         yield Break(expected_seq, "head")
 
 
+def audit_search_for(*, actor: Any, **filters: Any) -> QuerySet[AuditRecord]:
+    """`audit_search` for a user with the audit permission: a national auditor sees every record, a regional one
+    the records of actors working in their regions."""
+    from dtsen.accounts.permissions import AUDIT_VIEW
+    from dtsen.accounts.selectors import require_scope
+
+    scope = require_scope(actor, AUDIT_VIEW)
+    qs = audit_search(**filters)
+    if not scope.national:
+        limit = Q(pk__in=[])
+        for code in scope.prefixes:
+            limit |= Q(region__contains=code)
+        qs = qs.filter(limit)
+    return qs
+
+
 def audit_search(
     *,
     person_id: int | None = None,
-    actor: str = "",
+    actor_username: str = "",
     region: str = "",
     action: str = "",
     since: dt.datetime | None = None,
@@ -62,8 +78,8 @@ def audit_search(
         qs = qs.filter(
             Q(persons__contains=f",{person_id},") | Q(object_type="person", object_id=str(person_id))
         )
-    if actor:
-        qs = qs.filter(actor_username=actor)
+    if actor_username:
+        qs = qs.filter(actor_username=actor_username)
     if region:
         qs = qs.filter(region__contains=region)
     if action:

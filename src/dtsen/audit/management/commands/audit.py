@@ -49,7 +49,7 @@ class Command(BaseCommand):
             return
         rows = audit_search(
             person_id=opts["person"],
-            actor=opts["actor"],
+            actor_username=opts["actor"],
             region=opts["region"],
             action=opts["action"],
             since=opts["since"],

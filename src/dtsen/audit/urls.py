@@ -1,0 +1,9 @@
+from django.urls import path
+
+from dtsen.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.audit_search_view, name="search"),
+]
