@@ -102,6 +102,18 @@ def regions_load(*, edition: str | None = None, progress: bool = True) -> Region
 
     result.seconds = time.monotonic() - started
     logger.info("regions_load: %s", result)
+    if result.changed_anything:
+        from dtsen.audit.services import audit_record
+
+        audit_record(
+            actor=None,
+            action="regions_load",
+            object_type="edition",
+            object_id=",".join(e.code for e in specs),
+            after={"changes": {k: str(v) for k, v in result.changes.items()}},
+            reason="Muat wilayah Kemendagri / load Kemendagri regions",
+            channel="system",
+        )
     return result
 
 

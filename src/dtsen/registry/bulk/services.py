@@ -26,6 +26,7 @@ from tqdm import tqdm
 from dtsen.accounts.permissions import REGISTRY_BULK
 from dtsen.accounts.selectors import Actor, Scope, require_scope
 from dtsen.accounts.services import system_actor
+from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, ValidationFailed
 from dtsen.regions.selectors import region_subtree_codes
 from dtsen.registry import choices as c
@@ -197,6 +198,15 @@ def _validate_and_write(
             summary.versions = writer.versions
             run.lap("write", mark)
             summary.timings.update({f"write: {k}": v for k, v in writer.timings.items()})
+            audit_record(
+                actor=get_user_model().objects.filter(pk=stamp.user_id).first(),
+                action="bulk_import",
+                object_type="import",
+                object_id=run.report_dir.name,
+                after={"files": files, "changes": summary.changes, "versions": summary.versions},
+                reason="; ".join(sorted(set(stamp.reasons.values()))),
+                channel=stamp.channel,
+            )
     except _Rollback:
         pass
     finally:
