@@ -199,7 +199,7 @@ def _validate_and_write(
             run.lap("write", mark)
             summary.timings.update({f"write: {k}": v for k, v in writer.timings.items()})
             audit_record(
-                actor=get_user_model().objects.filter(pk=stamp.user_id).first(),
+                actor=get_user_model().objects.filter(pk=stamp.user_id).first() if stamp.user_id else None,
                 action="bulk_import",
                 object_type="import",
                 object_id=run.report_dir.name,
