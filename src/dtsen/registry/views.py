@@ -190,6 +190,35 @@ def _parsed(errors: list[ApplicationError], parse: Any, raw: Any, default: Any) 
 # ---------------------------------------------------------------------------------------- presentation
 
 
+@dataclass
+class DesilView:
+    desil: int | None
+    provisional: bool
+    period: str
+    percentile: Any
+    not_rankable: list[str]
+    reasons: list[str]
+
+
+def _desil_view(actor: Any, family: Family) -> DesilView | None:
+    """The family's desil from the latest ranking run and why ("lantai tanah: −0.12"), in the page language."""
+    from dtsen.ranking import pmt
+    from dtsen.ranking.selectors import family_desil
+
+    info = family_desil(actor=actor, family=family)
+    if info.run is None:
+        return None
+    lang = "en" if (get_language() or "id").startswith("en") else "id"
+    reasons: list[str] = []
+    if info.explanation is not None:
+        model = pmt.PmtModel.from_dict(info.run.model_artefact)
+        reasons = info.explanation.grouped(model.spec).lines(lang, n=6)
+    return DesilView(
+        desil=info.desil, provisional=info.provisional, period=info.run.period, percentile=info.percentile,
+        not_rankable=[reason for reason, _ in info.not_rankable], reasons=reasons,
+    )
+
+
 def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -414,6 +443,7 @@ def family_detail_view(request: HttpRequest, family_id: int) -> HttpResponse:
             members = family_members(actor=actor, family=family)
             condition = family_latest_condition(actor=actor, family=family)
             context["exclusions"] = family_exclusions(actor=actor, family=family)
+            context["desil"] = _desil_view(actor, family)
         _audit(request, "family", family.pk, [p.pk for p in members], action="as_of" if state else "view")
         condition_rows, assets = _condition_rows(condition)
         context.update(

@@ -79,6 +79,7 @@ class Command(BaseCommand):
             call_command("registry_import", str(out), reason="Demo: populasi sintetis / synthetic population")
 
         province = region.split(".", maxsplit=1)[0]
+        self._rank()
         logins = self._demo_users(region)
         password = logins["password"]
         elapsed = time.monotonic() - started
@@ -94,6 +95,18 @@ class Command(BaseCommand):
         if opts["no_serve"]:
             return
         self._serve(opts["addr"])
+
+    def _rank(self) -> None:
+        """Rank the register (desil) unless a finished run already covers it."""
+        from django.utils import timezone
+
+        from dtsen.ranking.models import RankingRun
+
+        if RankingRun.objects.filter(status="finished").exists():
+            return
+        today = timezone.localdate()
+        self.step("Pemeringkatan kesejahteraan (desil) / welfare ranking")
+        call_command("rank", period=f"{today.year}-Q{(today.month - 1) // 3 + 1}", cutoff=today.isoformat())
 
     def _demo_users(self, region: str) -> dict[str, str]:
         """Demo logins with a fresh password on every run (printed, never stored in clear). Staff who can write
