@@ -329,3 +329,25 @@ def test_an_unverified_citizen_cannot_download(client, awaiting):
     assert response.status_code == 403
     assert 'data-error-code="citizen_not_active"' in text(response)
     assert not AuditRecord.objects.filter(action="dsar.download").exists()
+
+
+def test_the_citizen_sees_the_desil_of_their_own_family_and_why(client, active, family_a, tmp_path):
+    from django.utils import timezone
+
+    from dtsen.accounts.services import system_actor
+    from dtsen.ranking.models import RankingResult
+    from dtsen.ranking.services import ranking_run
+
+    client.post(reverse("citizen:login"), {"email": "siti@example.id", "password": PASSWORD})
+    before = client.get(reverse("citizen:family"), follow=True)
+    assert before.status_code == 200
+    assert "h-desil" not in text(before)  # no ranking run yet
+    run = ranking_run(actor=system_actor(), period="2026-Q4", cutoff=timezone.localdate(), work_dir=tmp_path)
+    desil = RankingResult.objects.get(run=run, family=family_a).desil
+    response = client.get(reverse("citizen:family"), follow=True)
+    assert response.status_code == 200
+    page = re.sub(r"<[^>]+>", " ", text(response))
+    page = " ".join(page.split())
+    assert f"Desil {desil}" in page
+    assert "periode pemeringkatan 2026-Q4" in page
+    assert re.search(r": [+−]\d\.\d\d", page)

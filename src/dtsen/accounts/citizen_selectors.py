@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from dtsen.accounts.models import CitizenAccount, CitizenStatus
 from dtsen.accounts.permissions import CITIZEN_REVIEW
@@ -102,6 +103,14 @@ def citizen_family(*, actor: Actor, family_id: int | None = None) -> CitizenFami
     masked = {m.pk: mask_nik(nik_decrypt(m.nik_enc)) for m in members}
     return CitizenFamily(account=own.account, person=own.person, family=own.family, members=members,
                          condition=condition, masked_niks=masked)
+
+
+def citizen_desil(*, actor: Actor) -> Any:
+    """The verified citizen's own family's desil and why (the same explanation staff see)."""
+    from dtsen.ranking.selectors import desil_of_visible_family
+
+    own = citizen_own_family(actor=actor)
+    return desil_of_visible_family(family=own.family)
 
 
 # ------------------------------------------------------------------------------------------ review queue

@@ -29,6 +29,7 @@ from dtsen.accounts.citizen_selectors import (
     citizen_account_for_login,
     citizen_account_get,
     citizen_account_of,
+    citizen_desil,
     citizen_family,
     citizen_own_family,
     citizen_review_account,
@@ -277,7 +278,23 @@ def family_view(request: HttpRequest, family_id: int) -> HttpResponse:
     return _form(request, "accounts/citizen_family.html", {
         "family": data.family, "members": members, "condition": data.condition,
         "condition_rows": condition_rows, "assets": assets, "address": _address(data.family.village_code),
+        "desil": _citizen_desil_view(request),
     })
+
+
+def _citizen_desil_view(request: HttpRequest) -> Any:
+    """Desil, period and the reasons in the page language, for the citizen's own family."""
+    from dtsen.ranking import pmt
+
+    info = citizen_desil(actor=request.user)
+    if info.run is None:
+        return None
+    lang = "en" if (get_language() or "id").startswith("en") else "id"
+    reasons: list[str] = []
+    if info.explanation is not None:
+        reasons = info.explanation.grouped(pmt.PmtModel.from_dict(info.run.model_artefact).spec).lines(lang, n=6)
+    return {"desil": info.desil, "provisional": info.provisional, "period": info.run.period, "reasons": reasons,
+            "not_rankable": [reason for reason, _ in info.not_rankable]}
 
 
 @_no_store

@@ -76,8 +76,14 @@ def _explain(model: pmt.PmtModel, state: FamilyScore) -> pmt.Explanation | None:
 
 def family_desil(*, actor: Actor, family: Family, explain: bool = True) -> FamilyDesil:
     """The family's desil in the latest finished run - or a provisional desil if it changed since - with
-    the contributions of its features (see `dtsen.ranking.pmt.explain`)."""
-    visible = family_get(actor=actor, family_id=family.pk)
+    the contributions of its features (see `dtsen.ranking.pmt.explain`). Staff: scoped like the registry."""
+    return desil_of_visible_family(family=family_get(actor=actor, family_id=family.pk), explain=explain)
+
+
+def desil_of_visible_family(*, family: Family, explain: bool = True) -> FamilyDesil:
+    """`family_desil` for a family the caller has already obtained through an access check (a staff selector,
+    or a citizen's own-family selector); never call it with a family from anywhere else."""
+    visible = family
     run = RankingRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-pk").first()
     if run is None:
         return FamilyDesil(
