@@ -118,6 +118,23 @@ def _audit(
     )
 
 
+def _save_version(
+    action: str,
+    obj: Any,
+    *,
+    actor: Actor,
+    channel: str,
+    reason: str,
+    before: dict[str, Any] | None,
+    update_fields: list[str] | None = None,
+    persons: list[int] | None = None,
+) -> None:
+    """Save `obj` as a new version (stamped with who, channel and why) and audit it with its before/after."""
+    stamp(obj, actor=actor, channel=channel, reason=reason)
+    obj.save(update_fields=update_fields)
+    _audit(action, actor=actor, obj=obj, before=before, reason=reason, channel=channel, persons=persons)
+
+
 def _user(actor: Actor) -> Any:
     """The user row to store as author (None for an anonymous or system-less call)."""
     return actor if actor.is_authenticated else None
@@ -193,9 +210,7 @@ def _validated_person(data: PersonData, *, today: dt.date) -> tuple[str, str, bo
     try:
         parsed = parse_nik(data.nik)
     except InvalidNik as exc:
-        raise ValidationFailed(
-            exc.error.message_id, exc.error.message_en, code=exc.code, field="nik"
-        ) from None
+        raise ValidationFailed(exc.error.message_id, exc.error.message_en, code=exc.code, field="nik") from None
     if not data.name or not data.name.strip():
         raise _invalid("name", "Nama wajib diisi.", "Name is required.")
     _check_choice("sex", data.sex, c.Sex)
@@ -208,13 +223,9 @@ def _validated_person(data: PersonData, *, today: dt.date) -> tuple[str, str, bo
     _check_choice("disability", data.disability, c.Disability)
     _check_choice("disability_severity", data.disability_severity, c.DisabilitySeverity)
     if data.birth_date > today:
-        raise _invalid(
-            "birth_date", "Tanggal lahir tidak boleh di masa depan.", "Birth date cannot be in the future."
-        )
+        raise _invalid("birth_date", "Tanggal lahir tidak boleh di masa depan.", "Birth date cannot be in the future.")
     if data.pregnant and data.sex != c.Sex.FEMALE:
-        raise _invalid(
-            "pregnant", "Hanya perempuan yang dapat berstatus hamil.", "Only women can be pregnant."
-        )
+        raise _invalid("pregnant", "Hanya perempuan yang dapat berstatus hamil.", "Only women can be pregnant.")
     consistent = nik_matches(parsed, birth_date=data.birth_date, sex=data.sex)
     return nik_hash(parsed.nik), nik_encrypt(parsed.nik), consistent
 
@@ -282,18 +293,12 @@ def family_register(
     _check_kk(kk_number)
     for name, value in (("rw", rw), ("rt", rt)):
         if value and not _SLS.fullmatch(value):
-            raise _invalid(
-                name, f"{name.upper()} harus berupa angka 1-3 digit.", f"{name.upper()} must be 1-3 digits."
-            )
+            raise _invalid(name, f"{name.upper()} harus berupa angka 1-3 digit.", f"{name.upper()} must be 1-3 digits.")
     if head.relationship != c.Relationship.HEAD:
-        raise _invalid(
-            "relationship", "Anggota pertama harus kepala keluarga.", "The first member must be the head."
-        )
+        raise _invalid("relationship", "Anggota pertama harus kepala keluarga.", "The first member must be the head.")
     others = members or []
     if any(m.relationship == c.Relationship.HEAD for m in others):
-        raise _invalid(
-            "relationship", "Keluarga hanya boleh punya satu kepala.", "A family has exactly one head."
-        )
+        raise _invalid("relationship", "Keluarga hanya boleh punya satu kepala.", "A family has exactly one head.")
     niks = [head.nik, *(m.nik for m in others)]
     if len(set(niks)) != len(niks):
         raise _invalid("nik", "NIK anggota keluarga tidak boleh sama.", "Members' NIKs must differ.")
@@ -317,9 +322,7 @@ def family_register(
         stamp(person, actor=actor, channel=channel, reason=reason)
         person.save()
     family.head = people[0]
-    family.pengurus = next(
-        (p for p in people if p.relationship == c.Relationship.SPOUSE and p.sex == "P"), people[0]
-    )
+    family.pengurus = next((p for p in people if p.relationship == c.Relationship.SPOUSE and p.sex == "P"), people[0])
     stamp(family, actor=actor, channel=channel, reason=reason)
     family.save(update_fields=["head", "pengurus", "updated_at"])
     FamilyKkNumber.objects.create(family=family, kk_number=kk_number, valid_from=day, reason=reason)
@@ -339,9 +342,7 @@ def family_register(
 
 
 @transaction.atomic
-def family_update_address(
-    *, actor: Actor, family: Family, channel: str, reason: str, **changes: str
-) -> Family:
+def family_update_address(*, actor: Actor, family: Family, channel: str, reason: str, **changes: str) -> Family:
     """Correct the address (village, RW, RT, street). A change of village must stay inside the actor's scope."""
     _check_reason(reason)
     _check_channel(channel)
@@ -382,9 +383,7 @@ def family_change_kk(
     if family.kk_number == kk_number:
         return family
     open_since = (
-        FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True)
-        .values_list("valid_from", flat=True)
-        .first()
+        FamilyKkNumber.objects.filter(family=family, valid_to__isnull=True).values_list("valid_from", flat=True).first()
     )
     if valid_from > timezone.localdate() or (open_since is not None and valid_from < open_since):
         raise _invalid(
@@ -430,15 +429,14 @@ def family_set_pengurus(*, actor: Actor, family: Family, person: Person, channel
         )
     before = snapshot(family)
     family.pengurus = person
-    stamp(family, actor=actor, channel=channel, reason=reason)
-    family.save(update_fields=["pengurus", "updated_at"])
-    _audit(
+    _save_version(
         "family_set_pengurus",
+        family,
         actor=actor,
-        obj=family,
-        before=before,
-        reason=reason,
         channel=channel,
+        reason=reason,
+        before=before,
+        update_fields=["pengurus", "updated_at"],
         persons=[person.pk],
     )
     _event(
@@ -505,16 +503,8 @@ def person_add(
         raise _invalid("relationship", "Keluarga sudah punya kepala.", "The family already has a head.")
     person = _person_from(data, family, today=timezone.localdate())
     stamp(person, actor=actor, channel=channel, reason=reason)
-    person.save()
-    _audit(
-        "person_add",
-        actor=actor,
-        obj=person,
-        before=None,
-        reason=reason,
-        channel=channel,
-        persons=[person.pk],
-    )
+    person.save()  # the id exists only after this save, so the audit record is written separately
+    _audit("person_add", actor=actor, obj=person, before=None, reason=reason, channel=channel, persons=[person.pk])
     _event(
         event_kind,
         actor=actor,
@@ -559,15 +549,14 @@ def person_update(*, actor: Actor, person: Person, channel: str, reason: str, **
     before = snapshot(person)
     for key, value in changed.items():
         setattr(person, key, value)
-    stamp(person, actor=actor, channel=channel, reason=reason)
-    person.save(update_fields=[*changed, "updated_at"])
-    _audit(
+    _save_version(
         "person_update",
+        person,
         actor=actor,
-        obj=person,
-        before=before,
-        reason=reason,
         channel=channel,
+        reason=reason,
+        before=before,
+        update_fields=[*changed, "updated_at"],
         persons=[person.pk],
     )
     return person
@@ -591,15 +580,14 @@ def person_record_death(
     person.life_status = c.LifeStatus.DECEASED
     person.death_date = death_date
     person.death_source = source
-    stamp(person, actor=actor, channel=channel, reason=reason)
-    person.save(update_fields=["life_status", "death_date", "death_source", "updated_at"])
-    _audit(
+    _save_version(
         "person_record_death",
+        person,
         actor=actor,
-        obj=person,
-        before=before,
-        reason=reason,
         channel=channel,
+        reason=reason,
+        before=before,
+        update_fields=["life_status", "death_date", "death_source", "updated_at"],
         persons=[person.pk],
     )
     _event(
@@ -786,9 +774,7 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
     ):
         _check_choice(name, value, choices)
     if not Decimal("1") <= Decimal(data.floor_area_m2) <= Decimal("5000"):
-        raise _invalid(
-            "floor_area_m2", "Luas lantai harus antara 1 dan 5000 m².", "Floor area must be 1-5000 m²."
-        )
+        raise _invalid("floor_area_m2", "Luas lantai harus antara 1 dan 5000 m².", "Floor area must be 1-5000 m².")
     if data.observed_on > timezone.localdate():
         raise _invalid(
             "observed_on",
@@ -846,16 +832,8 @@ def exclusion_flag_add(
     flag = ExclusionFlag(
         person=person, category=category, source=source, source_ref=source_ref, observed_on=observed_on
     )
-    stamp(flag, actor=actor, channel=channel, reason=reason)
-    flag.save()
-    _audit(
-        "exclusion_flag_add",
-        actor=actor,
-        obj=flag,
-        before=None,
-        reason=reason,
-        channel=channel,
-        persons=[person.pk],
+    _save_version(
+        "exclusion_flag_add", flag, actor=actor, channel=channel, reason=reason, before=None, persons=[person.pk]
     )
     return flag
 
@@ -874,15 +852,14 @@ def exclusion_flag_end(
     flag.active = False
     flag.ended_on = ended_on
     flag.end_reason = reason
-    stamp(flag, actor=actor, channel=channel, reason=reason)
-    flag.save(update_fields=["active", "ended_on", "end_reason", "updated_at"])
-    _audit(
+    _save_version(
         "exclusion_flag_end",
+        flag,
         actor=actor,
-        obj=flag,
-        before=before,
-        reason=reason,
         channel=channel,
+        reason=reason,
+        before=before,
+        update_fields=["active", "ended_on", "end_reason", "updated_at"],
         persons=[flag.person_id],
     )
     return flag
