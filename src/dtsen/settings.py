@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dtsen.regions",
     "dtsen.registry",
     "dtsen.ranking",
+    "dtsen.updates",
 ]
 
 MIDDLEWARE = [

@@ -10,20 +10,25 @@ REGISTRY_BULK = "registry.bulk"  # import and export whole files
 RANKING_RUN = "ranking.run"  # start a national ranking run (desil)
 AUDIT_VIEW = "audit.view"  # search the audit trail (auditors)
 CITIZEN_REVIEW = "citizen.review"  # approve or reject citizen (Cek Bansos) accounts of families in scope
+USULAN_DRAFT = "usulan.draft"  # draft usulan, record the village meeting, send to Dinsos (village operator)
+USULAN_CHECK = "usulan.check"  # check completeness, return, order visits, verify usul/sanggah (Dinsos)
+USULAN_RATIFY = "usulan.ratify"  # ratify verified usulan in a batch with a decree (penetapan)
+VISIT_DO = "visit.do"  # carry out a verification visit assigned to oneself (social workers)
+USULAN_CUTOFF = "usulan.cutoff"  # run the monthly cut-off and set the monthly deadlines
 
-_FIELD = {REGISTRY_VIEW}
+_FIELD = {REGISTRY_VIEW, VISIT_DO}
 MATRIX: dict[str, frozenset[str]] = {
-    Role.OPERATOR_DESA: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE}),
+    Role.OPERATOR_DESA: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, USULAN_DRAFT}),
     Role.PENDAMPING_PKH: frozenset(_FIELD),
     Role.TKSK: frozenset(_FIELD),
     Role.PSM: frozenset(_FIELD),
     Role.TAGANA: frozenset(_FIELD),
     Role.KARANG_TARUNA: frozenset(_FIELD),
-    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW}),
-    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW}),
-    Role.RATIFIER: frozenset({REGISTRY_VIEW}),
+    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK}),
+    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK}),
+    Role.RATIFIER: frozenset({REGISTRY_VIEW, USULAN_RATIFY}),
     Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW}),
-    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN}),
+    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN, USULAN_CUTOFF}),
     Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN}),
     Role.AUDITOR: frozenset({REGISTRY_VIEW, AUDIT_VIEW}),
     Role.SYSTEM_CLIENT: frozenset(),

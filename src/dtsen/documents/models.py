@@ -23,6 +23,8 @@ class DocumentKind(models.TextChoices):
     HOUSE_INSIDE = "house_inside", _("Inside the house")
     KK = "kk", _("Family card (KK)")
     LETTER = "letter", _("Letter (RT/RW, kelurahan, SKTM)")
+    BERITA_ACARA = "berita_acara", _("Signed village meeting minutes (berita acara)")
+    SPTJM = "sptjm", _("Signed statement of absolute responsibility (SPTJM)")
     OTHER = "other", _("Other document")
 
 

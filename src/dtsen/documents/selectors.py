@@ -3,6 +3,8 @@
 Who may open a document:
 - its owner (the citizen who uploaded their own KTP photo or selfie);
 - staff holding `registry.view` in a region covering the village of the family the document is evidence for;
+- staff holding `registry.view` in a region covering the village of an usulan, citizen submission or
+  verification visit the document is attached to, or of the village meeting whose minutes it is;
 - for the KTP photo and selfie of a citizen account: staff holding `citizen.review` in a region covering the
   account's region (they have to compare the photos before approving).
 Everyone else, including anonymous visitors, gets the same "not found" as for a document that does not exist.
@@ -43,6 +45,16 @@ def _may_open(actor: Actor, document: Document) -> bool:
     family = document.family
     if family is not None and scope_for(actor, REGISTRY_VIEW).covers(family.village_code):
         return True
+    view = scope_for(actor, REGISTRY_VIEW)
+    if not view.empty:  # evidence of an usulan, a citizen's submission, a visit, or village meeting minutes
+        villages = {
+            *document.usulan_attached.values_list("village_code", flat=True),
+            *document.submission_attached.values_list("village_code", flat=True),
+            *document.visit_attached.values_list("village_code", flat=True),
+            *document.musdes_minutes.values_list("village_code", flat=True),
+        }
+        if any(view.covers(v) for v in villages):
+            return True
     regions = list(
         CitizenAccount.objects.filter(Q(ktp_photo=document) | Q(selfie_photo=document))
         .values_list("region_code", flat=True)

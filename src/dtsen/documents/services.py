@@ -52,7 +52,9 @@ JPEG_QUALITY = 90
 
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 PDF = "application/pdf"
-PDF_KINDS = frozenset({DocumentKind.KK, DocumentKind.LETTER, DocumentKind.OTHER})
+PDF_KINDS = frozenset(
+    {DocumentKind.KK, DocumentKind.LETTER, DocumentKind.OTHER, DocumentKind.BERITA_ACARA, DocumentKind.SPTJM}
+)
 
 _GPS = ExifTags.GPS
 _TAG = ExifTags.Base

@@ -230,6 +230,11 @@ def _validated_person(data: PersonData, *, today: dt.date) -> tuple[str, str, bo
     return nik_hash(parsed.nik), nik_encrypt(parsed.nik), consistent
 
 
+def person_data_check(data: PersonData) -> None:
+    """Validate a new member's data (NIK, choices, dates) without writing anything."""
+    _validated_person(data, today=timezone.localdate())
+
+
 def _person_from(data: PersonData, family: Family, *, today: dt.date) -> Person:
     h, enc, consistent = _validated_person(data, today=today)
     values: dict[str, Any] = {f: getattr(data, f) for f in PERSON_FIELDS}
@@ -623,6 +628,40 @@ def person_record_death(
 
 
 @transaction.atomic
+def person_remove(
+    *, actor: Actor, person: Person, removal_reason: str, channel: str, reason: str, event_date: dt.date | None = None
+) -> Person:
+    """Deactivate one member (never delete): e.g. not a member of this KK, not found, duplicate record."""
+    _check_reason(reason)
+    _check_channel(channel)
+    _check_choice("removal_reason", removal_reason, c.RemovalReason)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    family = _locked_family(person.family)
+    _check_scope(actor, family.village_code)
+    if person.pk in (family.head_id, family.pengurus_id):
+        raise _invalid(
+            "person",
+            "Kepala keluarga atau pengurus tidak dapat dinonaktifkan sendiri; ganti dulu atau nonaktifkan keluarganya.",
+            "The head or pengurus cannot be removed alone; replace them first or deactivate the family.",
+        )
+    if person.status == c.RecordStatus.REMOVED:
+        return person
+    before = snapshot(person)
+    person.status = c.RecordStatus.REMOVED
+    person.status_reason = removal_reason
+    _save_version(
+        "person_remove", person, actor=actor, channel=channel, reason=reason, before=before,
+        update_fields=["status", "status_reason", "updated_at"], persons=[person.pk],
+    )
+    _event(
+        c.EventKind.REMOVED, actor=actor, channel=channel, reason=reason,
+        event_date=event_date or timezone.localdate(), family=family, person=person,
+        data={"removal_reason": removal_reason},
+    )
+    return person
+
+
+@transaction.atomic
 def person_move(
     *,
     actor: Actor,
@@ -756,12 +795,8 @@ def family_split(
     return new
 
 
-@transaction.atomic
-def condition_record(*, actor: Actor, family: Family, channel: str, data: ConditionData) -> Condition:
-    """Append a socio-economic condition snapshot (the earlier ones stay)."""
-    _check_channel(channel)
-    family = _locked_family(family)
-    _check_scope(actor, family.village_code)
+def condition_check(data: ConditionData) -> None:
+    """Validate a condition snapshot without writing it (also used for a field visit's candidate snapshot)."""
     for name, value, choices in (
         ("tenure", data.tenure, c.HousingTenure),
         ("floor_material", data.floor_material, c.FloorMaterial),
@@ -788,6 +823,15 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
             "Aset tidak dikenal: " + ", ".join(sorted(data.assets - known)),
             "Unknown assets: " + ", ".join(sorted(data.assets - known)),
         )
+
+
+@transaction.atomic
+def condition_record(*, actor: Actor, family: Family, channel: str, data: ConditionData) -> Condition:
+    """Append a socio-economic condition snapshot (the earlier ones stay)."""
+    _check_channel(channel)
+    family = _locked_family(family)
+    _check_scope(actor, family.village_code)
+    condition_check(data)
     cond = Condition.objects.create(
         family=family,
         observed_on=data.observed_on,
@@ -807,7 +851,7 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
         power_va=data.power_va,
         cooking_fuel=data.cooking_fuel,
         received_credit=data.received_credit,
-        **{f"asset_{name}": name in data.assets for name in known},
+        **{f"asset_{name}": name in data.assets for name, _, _ in c.ASSETS},
     )
     _audit("condition_record", actor=actor, obj=cond, before=None, reason=data.source_ref, channel=channel)
     return cond
