@@ -31,6 +31,7 @@ PERSONAL_MODELS = {
     },
     "dtsen.accounts.models": {"CitizenAccount"},
     "dtsen.documents.models": {"Document"},
+    "dtsen.updates.models": {"Usulan", "Submission", "Visit", "Musdes", "Penetapan", "Transition"},
 }
 INTERFACE_PATTERNS = (
     "views.py",

@@ -186,7 +186,7 @@ def cutoff_run(*, actor: Actor, month: str, today: dt.date | None = None,
     for i, usulan_id in enumerate(ids, 1):
         try:
             with transaction.atomic():
-                usulan = Usulan.objects.select_for_update().select_related("penetapan").get(pk=usulan_id)
+                usulan = Usulan.objects.select_for_update(of=("self",)).select_related("penetapan").get(pk=usulan_id)
                 if usulan.status != UsulanStatus.RATIFIED:
                     continue
                 usulan_apply(usulan, actor=actor, month=month)

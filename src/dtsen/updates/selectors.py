@@ -290,3 +290,114 @@ def report(*, actor: Actor, region_code: str = "", level: int = 2, today: dt.dat
     months = sorted(set(created) | set(applied))
     return Report(by_status, dict(sorted(by_region.items())), by_age,
                   [(m, created.get(m, 0), applied.get(m, 0)) for m in months])
+
+
+# --- CLI and API
+
+
+def usulan_kinds(*, actor: Actor, references: list[str]) -> dict[str, str]:
+    """Reference -> kind of the usulan in the actor's scope (the cut-off command counts returns per kind)."""
+    if not references:
+        return {}
+    return dict(usulan_qs(actor=actor).filter(reference__in=references).values_list("reference", "kind"))
+
+
+# --- pages (visits and citizens)
+
+
+def village_family_members_for_citizen(*, actor: Actor, family_id: int) -> tuple[Any, list[Any]]:
+    """A family of the citizen's own village and its active members (names and relationship only; pages show
+    no NIK), to choose whom a sanggah is about. Outside the village: the same refusal as `sanggah_create`."""
+    from dtsen.accounts.citizen_selectors import citizen_own_family, family_members_ordered
+    from dtsen.core.errors import PermissionDenied
+    from dtsen.registry.models import Family
+
+    own = citizen_own_family(actor=actor)
+    family = (Family.objects.filter(pk=family_id, village_code=own.family.village_code, status="aktif")
+              .select_related("head").first())
+    if family is None:
+        raise PermissionDenied(
+            "Sanggahan hanya dapat diajukan untuk keluarga di desa/kelurahan Anda sendiri.",
+            "You can only contest families in your own village.", code="outside_village",
+        )
+    members = family_members_ordered(family)
+    audit_read(actor=actor, object_type="family", object_id=family.pk, person_ids=[m.pk for m in members])
+    return family, members
+
+
+def submission_list(*, actor: Actor, status: str = "", limit: int = 100) -> list[Submission]:
+    """Citizen submissions of the actor's regions (Dinsos queue), oldest change first; default: the open ones."""
+    qs = submission_qs(actor=actor).select_related("family__head", "person")
+    if status:
+        qs = qs.filter(status=status)
+    else:
+        qs = qs.filter(status__in=(S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED))
+    return list(qs.order_by("status_changed_at", "pk")[:limit])
+
+
+# --- pages (staff)
+
+
+@dataclass(frozen=True)
+class StaffPages:
+    """Which of the staff pages of the update workflows the actor may use (one query; for the navigation)."""
+
+    view: bool = False  # registry.view: the usulan list, detail and report
+    draft: bool = False  # usulan.draft: create, edit, the village meeting
+    check: bool = False  # usulan.check: Dinsos actions
+    ratify: bool = False  # usulan.ratify: penetapan
+    visit: bool = False  # visit.do: own visit tasks
+
+    @property
+    def any(self) -> bool:
+        return self.view or self.draft or self.check or self.ratify or self.visit
+
+
+def staff_pages(*, actor: Actor) -> StaffPages:
+    from dtsen.accounts.models import RoleAssignment
+    from dtsen.accounts.permissions import MATRIX
+
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return StaffPages()
+    if getattr(actor, "is_superuser", False):
+        return StaffPages(True, True, True, True, True)
+    perms: set[str] = set()
+    for role in RoleAssignment.objects.filter(user_id=actor.pk, active=True).values_list("role", flat=True):
+        perms |= MATRIX.get(role, frozenset())
+    return StaffPages(REGISTRY_VIEW in perms, USULAN_DRAFT in perms, USULAN_CHECK in perms, USULAN_RATIFY in perms,
+                      VISIT_DO in perms)
+
+
+def penetapan_get(*, actor: Actor, penetapan_id: int) -> Any:
+    """One ratification batch of a kabupaten/kota in the actor's registry.view or ratify scope, with its usulan."""
+    from dtsen.updates.models import Penetapan
+
+    batch = Penetapan.objects.select_related("ratified_by").filter(pk=penetapan_id).first()
+    if batch is None or not (scope_for(actor, USULAN_RATIFY).covers(batch.region_code)
+                             or scope_for(actor, REGISTRY_VIEW).covers(batch.region_code)):
+        raise NotFound("Penetapan tidak ditemukan.", "Ratification not found.")
+    audit_read(actor=actor, object_type="penetapan", object_id=batch.pk)
+    return batch
+
+
+def penetapan_usulan(*, actor: Actor, penetapan: Any) -> list[Usulan]:
+    """The usulan ratified in a batch (call with a batch obtained through `penetapan_get`)."""
+    return list(Usulan.objects.filter(penetapan_id=penetapan.pk).order_by("village_code", "pk"))
+
+
+def penetapan_list(*, actor: Actor, region_code: str = "", limit: int = 20) -> list[Any]:
+    """The latest ratification batches in the actor's ratify scope."""
+    from dtsen.updates.models import Penetapan
+
+    scope = scope_for(actor, USULAN_RATIFY)
+    if scope.empty:
+        return []
+    qs = Penetapan.objects.filter(scope.q("region_code")).annotate(n=Count("usulan"))
+    if region_code:
+        qs = qs.filter(region_code=region_code)
+    return list(qs.order_by("-decree_date", "-pk")[:limit])
+
+
+def usulan_documents(*, actor: Actor, usulan: Usulan) -> list[Any]:
+    """The documents attached to an usulan (call with an usulan obtained through `usulan_get`)."""
+    return list(usulan.documents.order_by("created_at", "pk"))

@@ -21,6 +21,7 @@ from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import Document, DocumentKind
 from dtsen.documents.services import Upload, document_store
+from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.selectors import region_get
 from dtsen.registry.models import Family, Person
 from dtsen.updates import machine
@@ -58,8 +59,15 @@ def _not_future(day: dt.date, field: str) -> None:
         raise _bad(field, "Tanggal tidak boleh di masa depan.", "The date cannot be in the future.")
 
 
+def region_or_none(code: str) -> Any:
+    try:
+        return region_get(code)
+    except RegionNotFound:
+        return None
+
+
 def _village(code: str) -> None:
-    region = region_get(code)
+    region = region_or_none(code)
     if region is None or region.level != 4:
         raise _bad("village_code", f"Kode desa/kelurahan '{code}' tidak dikenal.", f"Unknown village code '{code}'.")
 
@@ -357,7 +365,7 @@ def penetapan_create(
     decree: Upload | None = None,
 ) -> Penetapan:
     """Ratify verified usulan of one kabupaten/kota in a batch under one decree. All or nothing."""
-    region = region_get(region_code)
+    region = region_or_none(region_code)
     if region is None or region.level != 2:
         raise _bad("region_code", "Penetapan dilakukan per kabupaten/kota.", "Ratification is per regency/city.")
     if not require_scope(actor, USULAN_RATIFY).covers(region_code):

@@ -24,7 +24,7 @@ from dtsen.accounts.selectors import Actor
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import DocumentKind
 from dtsen.documents.services import Upload, document_store
-from dtsen.regions.selectors import region_code_is_known, region_get
+from dtsen.regions.selectors import region_code_is_known
 from dtsen.registry import choices as c
 from dtsen.registry.crypto import nik_decrypt, nik_encrypt, nik_hash, nik_mask
 from dtsen.registry.models import ExclusionFlag, Family, Person
@@ -46,7 +46,7 @@ from dtsen.updates.models import (
     VisitStatus,
 )
 from dtsen.updates.payloads import payload_clean
-from dtsen.updates.services import _require_in_scope, new_reference, visit_create
+from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, visit_create
 
 S = SubmissionStatus
 OPEN = (S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED)
@@ -174,7 +174,7 @@ def usul_registration(
     if proposed_who in (ProposedWho.SELF, ProposedWho.OWN_KK):
         kk_number, village_code = own.account.kk_number, own.family.village_code
         rw, rt, address = own.family.rw, own.family.rt, own.family.address
-    region = region_get(village_code)
+    region = region_or_none(village_code)
     if region is None or region.level != 4:
         raise _bad("village_code", "Desa/kelurahan tidak dikenal.", "Unknown village.")
     if proposed_who == ProposedWho.OWN_KK and _active_person(nik) is not None and \

@@ -25,6 +25,7 @@ from dtsen.accounts.selectors import Actor
 from dtsen.core.errors import NotFound, ValidationFailed
 from dtsen.documents.models import Document, DocumentKind
 from dtsen.documents.services import Upload, document_store
+from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.selectors import region_get
 from dtsen.registry.models import Dwelling
 from dtsen.registry.services import ConditionData, condition_check
@@ -91,7 +92,10 @@ def reference_position(visit: Visit) -> tuple[float, float] | None:
 
 
 def village_radius_km(village_code: str) -> float:
-    region = region_get(village_code)
+    try:
+        region = region_get(village_code)
+    except RegionNotFound:
+        return DEFAULT_RADIUS_KM
     area = getattr(region, "area_km2", None)
     if area:
         return math.sqrt(float(area) / math.pi) + MARGIN_KM
@@ -123,7 +127,7 @@ def _interview(raw: dict[str, Any]) -> dict[str, Any]:
 
 def visit_locked(visit_id: int) -> Visit:
     try:
-        return Visit.objects.select_for_update().select_related("family__dwelling").get(pk=visit_id)
+        return Visit.objects.select_for_update(of=("self",)).select_related("family__dwelling").get(pk=visit_id)
     except Visit.DoesNotExist:
         raise NotFound("Tugas kunjungan tidak ditemukan.", "Visit task not found.") from None
 
