@@ -16,10 +16,13 @@ from dtsen.updates.cutoff import cutoff_run
 from dtsen.updates.models import MusdesKind, Transition, UsulanKind, UsulanStatus, VisitFlag
 from dtsen.updates.schedule import current_schedule
 from dtsen.updates.visits import visit_submit
+from tests.ranking import conftest_run as fx
 from tests.updates.conftest import CONDITION, NEW_FAMILY, VILLAGE_A, jpeg, minutes_pdf
 
 pytestmark = pytest.mark.django_db
 U = UsulanStatus
+synth_dir = fx.synth_dir
+work_dir = fx.work_dir
 
 
 def today() -> dt.date:
@@ -117,3 +120,23 @@ def test_photo_without_gps_refused_and_task_stays_open(operator_a, dinsos, worke
     assert err.value.code == "photo_without_gps"
     visit.refresh_from_db()
     assert visit.status == "ditugaskan" and visit.photos.count() == 0
+
+
+def test_applied_new_family_gets_a_provisional_desil(operator_a, dinsos, worker, ratifier, system, geotagged_a,
+                                                    synth_dir, work_dir):
+    """After the cut-off the new family has no desil of its own yet: the latest run's cut-points give it a
+    provisional one, until the next run ranks it."""
+    from dtsen.ranking import services as ranking
+    from dtsen.ranking.selectors import family_desil
+
+    fx.registry_load(synth_dir, limit=300)
+    ranking.ranking_run(actor=system, period="2026-Q4", cutoff=today(), work_dir=work_dir)
+    usulan = new_family_to_verified(operator_a, dinsos, worker, geotagged_a)
+    svc.penetapan_create(actor=ratifier, region_code="34.01", decree_number="460/7/2026", decree_date=today(),
+                         usulan_ids=[usulan.pk])
+    sched = current_schedule(today())
+    cutoff_run(actor=system, month=sched.month, today=sched.cutoff)
+    usulan.refresh_from_db()
+    family = Family.objects.get(pk=usulan.applied_family_id)
+    desil = family_desil(actor=dinsos, family=family, explain=False)
+    assert desil.provisional and desil.run is not None and desil.desil in range(1, 11)
