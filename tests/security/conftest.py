@@ -70,8 +70,9 @@ def operator(db):
 
 @pytest.fixture
 def pillar(db):
-    """PKH facilitator of kecamatan Temon: view only, no second factor."""
-    return make_user("pendamping.a", (Role.PENDAMPING_PKH, KEC_A))
+    """A read-only viewer scoped to kecamatan Temon: no second factor. (Field workers no longer qualify: they
+    submit verification visits, which is more than viewing.)"""
+    return make_user("pemantau.a", (Role.PROVINCIAL_VIEWER, KEC_A))
 
 
 @pytest.fixture

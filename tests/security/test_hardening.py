@@ -123,7 +123,7 @@ def test_argon2_is_the_projects_first_hasher():
 
 @pytest.mark.django_db
 def test_session_cookie_is_secure_and_http_only(client, pillar):
-    response = client.post(reverse("login"), {"username": "pendamping.a", "password": PASSWORD})
+    response = client.post(reverse("login"), {"username": "pemantau.a", "password": PASSWORD})
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["secure"]
     assert cookie["httponly"]
@@ -171,7 +171,7 @@ def test_no_hsts_in_debug(monkeypatch):
 @pytest.mark.django_db
 def test_form_without_csrf_token_is_refused_in_both_languages(pillar):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("login"), {"username": "pendamping.a", "password": PASSWORD})
+    response = client.post(reverse("login"), {"username": "pemantau.a", "password": PASSWORD})
     assert response.status_code == 403
     assert_bilingual_html(response)
     assert "Formulir kedaluwarsa" in text(response)
@@ -209,7 +209,7 @@ def test_audit_records_carry_the_client_address(client, pillar, settings):
     settings.TRUSTED_PROXIES = ("10.0.0.2",)
     client.post(
         reverse("login"),
-        {"username": "pendamping.a", "password": PASSWORD},
+        {"username": "pemantau.a", "password": PASSWORD},
         REMOTE_ADDR="10.0.0.2",
         HTTP_X_FORWARDED_FOR="203.0.113.7",
     )

@@ -31,11 +31,11 @@ def post_login(client, username: str, password: str, ip: str = "10.1.1.1"):
 
 def test_five_failures_lock_the_account_from_that_address(client, pillar):
     for _ in range(4):
-        response = post_login(client, "pendamping.a", WRONG)
+        response = post_login(client, "pemantau.a", WRONG)
         assert response.status_code == 200  # the login form again, with the bilingual error
         assert "Wrong username or password" in text(response)
 
-    response = post_login(client, "pendamping.a", WRONG)
+    response = post_login(client, "pemantau.a", WRONG)
 
     assert response.status_code == 429
     assert_bilingual_html(response)
@@ -43,39 +43,39 @@ def test_five_failures_lock_the_account_from_that_address(client, pillar):
     assert "This account is locked" in text(response)
     assert response["Retry-After"] == str(30 * 60)
     # the right password does not help while locked
-    response = post_login(client, "pendamping.a", PASSWORD)
+    response = post_login(client, "pemantau.a", PASSWORD)
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
 
 
 def test_lock_is_per_username_and_address(client, pillar, operator):
     for _ in range(5):
-        post_login(client, "pendamping.a", WRONG)
+        post_login(client, "pemantau.a", WRONG)
 
-    assert post_login(client, "pendamping.a", PASSWORD, ip="10.2.2.2").status_code == 302  # other address
+    assert post_login(client, "pemantau.a", PASSWORD, ip="10.2.2.2").status_code == 302  # other address
     client.logout()
     assert post_login(client, "operator.a", PASSWORD).status_code == 302  # other user, same address
 
 
 def test_unlocked_after_the_cool_off(client, pillar):
     for _ in range(5):
-        post_login(client, "pendamping.a", WRONG)
-    assert post_login(client, "pendamping.a", PASSWORD).status_code == 429
+        post_login(client, "pemantau.a", WRONG)
+    assert post_login(client, "pemantau.a", PASSWORD).status_code == 429
 
     # thirty minutes and a second later
     AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30, seconds=1))
 
-    response = post_login(client, "pendamping.a", PASSWORD)
+    response = post_login(client, "pemantau.a", PASSWORD)
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(pillar.pk)
 
 
 def test_logins_failures_and_the_lockout_are_audited_without_password(client, pillar):
-    assert post_login(client, "pendamping.a", PASSWORD).status_code == 302
+    assert post_login(client, "pemantau.a", PASSWORD).status_code == 302
     client.logout()
     for _ in range(5):
-        post_login(client, "pendamping.a", WRONG)
-    post_login(client, "pendamping.a", PASSWORD)  # while locked
+        post_login(client, "pemantau.a", WRONG)
+    post_login(client, "pemantau.a", PASSWORD)  # while locked
 
     login = AuditRecord.objects.get(action="auth.login")
     assert (login.actor_id, login.object_id, login.ip, login.channel) == (
@@ -86,10 +86,10 @@ def test_logins_failures_and_the_lockout_are_audited_without_password(client, pi
     )
     failed = list(AuditRecord.objects.filter(action="auth.login_failed").order_by("seq"))
     assert len(failed) == 6
-    assert all(r.after == {"username": "pendamping.a"} and r.object_id == str(pillar.pk) for r in failed)
+    assert all(r.after == {"username": "pemantau.a"} and r.object_id == str(pillar.pk) for r in failed)
     assert [r.reason for r in failed] == [""] * 5 + ["locked out"]
     lockout = AuditRecord.objects.get(action="auth.lockout")
-    assert lockout.after == {"username": "pendamping.a", "failures": 5}
+    assert lockout.after == {"username": "pemantau.a", "failures": 5}
     assert lockout.ip == "10.1.1.1"
     assert AuditRecord.objects.filter(action="auth.logout").count() == 1
     for record in AuditRecord.objects.all():

@@ -27,7 +27,7 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 SETTINGS = Path(dtsen.__file__).resolve().parent / "settings.py"
 
 
-def login(client, password: str = PASSWORD, username: str = "pendamping.a", ip: str = "10.3.3.3"):
+def login(client, password: str = PASSWORD, username: str = "pemantau.a", ip: str = "10.3.3.3"):
     return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
@@ -70,7 +70,7 @@ def test_json_clients_get_json(client, pillar):
         login(client)
     response = client.post(
         reverse("login"),
-        {"username": "pendamping.a", "password": PASSWORD},
+        {"username": "pemantau.a", "password": PASSWORD},
         REMOTE_ADDR="10.3.3.3",
         HTTP_ACCEPT="application/json",
     )

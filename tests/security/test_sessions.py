@@ -37,7 +37,7 @@ def test_limits_are_thirty_minutes_idle_and_eight_hours_in_all():
 
 def test_the_login_starts_the_clock(client, pillar):
     before = time.time()
-    client.post(reverse("login"), {"username": "pendamping.a", "password": PASSWORD})
+    client.post(reverse("login"), {"username": "pemantau.a", "password": PASSWORD})
     assert before <= client.session[SESSION_STARTED_KEY] <= time.time()
     assert client.session[SESSION_SEEN_KEY] == client.session[SESSION_STARTED_KEY]
 

@@ -241,7 +241,7 @@ def test_reset_needs_a_reason_and_a_known_user(client, superuser, operator):
 def test_only_a_superuser_may_reset(client, operator, pillar):
     enrol(pillar)
     login_verified(client, operator)
-    response = client.post(reverse("two_factor:reset"), {"username": "pendamping.a", "reason": "x"})
+    response = client.post(reverse("two_factor:reset"), {"username": "pemantau.a", "reason": "x"})
     assert response.status_code == 403
     assert_bilingual_html(response)
     with pytest.raises(PermissionDenied):

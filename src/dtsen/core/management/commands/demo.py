@@ -80,14 +80,28 @@ class Command(BaseCommand):
 
         province = region.split(".", maxsplit=1)[0]
         self._rank()
-        logins = self._demo_users(region)
+        from dtsen.updates.demo import demo_seed, demo_village
+
+        village = demo_village(region) or region
+        logins = self._demo_users(region, village)
         password = logins["password"]
+        users = get_user_model().objects
+        if village != region:
+            self.step("Contoh usulan / sample proposals")
+            made = demo_seed(region=region, village=village, operator=users.get(username="operator.demo"),
+                             dinsos=users.get(username="dinsos.demo"), worker=users.get(username="pendamping.demo"))
+            self.stdout.write(f"    {made} usulan baru di desa / new proposals in village {village}")
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(f"Siap dalam {elapsed:,.0f} detik / ready in {elapsed:,.0f} s"))
         self.stdout.write(
             "\n  http://" + opts["addr"] + "/\n"
             f"  Pemantau, hanya baca / viewer, read-only (provinsi {province}):  pemantau.demo / {password}\n"
             f"  Dinsos (kabupaten {region}):  dinsos.demo / {password}   2FA TOTP: {logins['dinsos.demo']}\n"
+            f"  Operator desa / village operator ({village}):  operator.demo / {password}"
+            f"   2FA TOTP: {logins['operator.demo']}\n"
+            f"  Pendamping PKH / social worker ({village.rsplit('.', 1)[0]}):  pendamping.demo / {password}"
+            f"   2FA TOTP: {logins['pendamping.demo']}\n"
+            f"  Penetap / ratifier (kabupaten {region}):  kadis.demo / {password}   2FA TOTP: {logins['kadis.demo']}\n"
             f"  Admin (nasional / national):  admin.demo / {password}   2FA TOTP: {logins['admin.demo']}\n"
             "  (Staf yang dapat mengubah data wajib 2FA: masukkan kunci TOTP ke aplikasi autentikator.\n"
             "   Staff who can change data need 2FA: add the TOTP key to an authenticator app.)\n"
@@ -108,7 +122,7 @@ class Command(BaseCommand):
         self.step("Pemeringkatan kesejahteraan (desil) / welfare ranking")
         call_command("rank", period=f"{today.year}-Q{(today.month - 1) // 3 + 1}", cutoff=today.isoformat())
 
-    def _demo_users(self, region: str) -> dict[str, str]:
+    def _demo_users(self, region: str, village: str) -> dict[str, str]:
         """Demo logins with a fresh password on every run (printed, never stored in clear). Staff who can write
         need two-factor authentication: their TOTP secret is enrolled here and printed for an authenticator app.
         The viewer role is read-only and needs none."""
@@ -118,6 +132,9 @@ class Command(BaseCommand):
         specs = [
             ("pemantau.demo", "Pemantau Demo", "provincial_viewer", region.split(".", maxsplit=1)[0], False),
             ("dinsos.demo", "Dinsos Demo", "dinsos_supervisor", region, False),
+            ("operator.demo", "Operator Desa Demo", "operator_desa", village, False),
+            ("pendamping.demo", "Pendamping Demo", "pendamping_pkh", village.rsplit(".", 1)[0], False),
+            ("kadis.demo", "Kepala Dinas Demo", "ratifier", region, False),
             ("admin.demo", "Admin Demo", "", "", True),
         ]
         for username, name, role, scope, superuser in specs:
