@@ -40,6 +40,7 @@ INTERFACE_PATTERNS = (
     "*_urls.py",
     "api.py",
     "*_api.py",
+    "api/*.py",
     "forms.py",
     "templatetags/*.py",
     "management/commands/*.py",

@@ -49,7 +49,7 @@ def staff(username: str, role: str, region: str):
 
 
 @pytest.fixture
-def geotagged_a(family_a) -> Family:
+def geotagged_a(family_a: Family) -> Family:  # noqa: F811 - the fixture of that name
     """Family A with a geotagged dwelling (the reference position of its visits)."""
     dwelling = Dwelling(dwelling_code="D3401012001T0001", village_code=VILLAGE_A, latitude=HOME[0],
                         longitude=HOME[1])

@@ -17,7 +17,8 @@ synth_dir = fx.synth_dir
 def test_demo_seed_fills_every_queue(synth_dir):
     fx.registry_load(synth_dir, limit=400)
     village = demo_village("34.01")
-    assert village is not None and village.startswith("34.01.")
+    assert village is not None
+    assert village.startswith("34.01.")
     operator = staff("operator.demo", "operator_desa", village)
     dinsos = staff("dinsos.demo", "dinsos_supervisor", "34.01")
     worker = staff("pendamping.demo", "pendamping_pkh", village.rsplit(".", 1)[0])

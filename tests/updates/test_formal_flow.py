@@ -32,7 +32,8 @@ def today() -> dt.date:
 def new_family_to_verified(operator_a, dinsos, worker, geotagged_a):
     usulan = svc.usulan_create(actor=operator_a, kind=UsulanKind.NEW_FAMILY, village_code=VILLAGE_A,
                                payload=NEW_FAMILY)
-    assert usulan.status == U.DRAFT and usulan.reference.startswith("USL-")
+    assert usulan.status == U.DRAFT
+    assert usulan.reference.startswith("USL-")
     assert "3401011203900005" not in str(usulan.payload)  # the NIK is kept encrypted only
     svc.usulan_to_musdes(actor=operator_a, usulan=usulan)
     svc.musdes_record(actor=operator_a, village_code=VILLAGE_A, kind=MusdesKind.MUSDES, held_on=today(),
@@ -43,7 +44,8 @@ def new_family_to_verified(operator_a, dinsos, worker, geotagged_a):
     visit = visit_submit(actor=worker, visit=visit, outcome="ditemukan", visited_on=today(),
                          interview={"income_monthly": "1.200.000", "occupation": "Buruh tani", "aid_received": []},
                          condition=CONDITION, photos=[("house_front", jpeg()), ("house_inside", jpeg("dalam.jpg"))])
-    assert visit.status == "selesai" and visit.flags == []
+    assert visit.status == "selesai"
+    assert visit.flags == []
     usulan = svc.usulan_verify(actor=dinsos, usulan=usulan)
     assert usulan.status == U.VERIFIED
     return usulan
@@ -55,23 +57,29 @@ def test_new_family_from_draft_to_registry(operator_a, dinsos, worker, ratifier,
     batch = svc.penetapan_create(actor=ratifier, region_code="34.01", decree_number="460/123/2026",
                                  decree_date=today(), usulan_ids=[usulan.pk])
     usulan.refresh_from_db()
-    assert usulan.status == U.RATIFIED and usulan.penetapan == batch
+    assert usulan.status == U.RATIFIED
+    assert usulan.penetapan == batch
     sched = current_schedule(today())  # the first cut-off on or after the decree
     result = cutoff_run(actor=system, month=sched.month, today=sched.cutoff)
     usulan.refresh_from_db()
-    assert result.applied == [usulan.reference] and usulan.status == U.APPLIED
+    assert result.applied == [usulan.reference]
+    assert usulan.status == U.APPLIED
     family = Family.objects.get(pk=usulan.applied_family_id)
-    assert family.kk_number == "3401012001260077" and family.village_code == VILLAGE_A
+    assert family.kk_number == "3401012001260077"
+    assert family.village_code == VILLAGE_A
     assert family.members.count() == 2
     cond = family.conditions.get()
-    assert cond.channel == "ground_check" and cond.source_ref == usulan.reference and cond.asset_motorcycle
+    assert cond.channel == "ground_check"
+    assert cond.source_ref == usulan.reference
+    assert cond.asset_motorcycle
     assert family.history.first().history_channel == "musdes"
     steps = list(Transition.objects.filter(workflow="usulan", object_id=usulan.pk).values_list("to_status", flat=True))
     assert steps == [U.DRAFT, U.TO_MUSDES, U.MUSDES_APPROVED, U.DINSOS_CHECK, U.FIELD_CHECK, U.VERIFIED, U.RATIFIED,
                      U.APPLIED]
     # a second cut-off run applies nothing twice
     again = cutoff_run(actor=system, month=sched.month, today=sched.cutoff)
-    assert again.applied == [] and Family.objects.filter(kk_number="3401012001260077").count() == 1
+    assert again.applied == []
+    assert Family.objects.filter(kk_number="3401012001260077").count() == 1
 
 
 def test_returned_incomplete_then_resubmitted(operator_a, dinsos, geotagged_a):
@@ -82,11 +90,13 @@ def test_returned_incomplete_then_resubmitted(operator_a, dinsos, geotagged_a):
                       signed_by="Kepala Desa", minutes=minutes_pdf(), decisions={usulan.pk: (True, "")})
     svc.usulan_send_to_dinsos(actor=operator_a, usulan=usulan)
     usulan = svc.usulan_return(actor=dinsos, usulan=usulan, reason="Alamat RT/RW kurang lengkap, lampirkan KK")
-    assert usulan.status == U.RETURNED and "RT/RW" in usulan.return_reason
+    assert usulan.status == U.RETURNED
+    assert "RT/RW" in usulan.return_reason
     fixed = {**NEW_FAMILY, "address": "Dusun Kaligintung RT 12 RW 4"}
     usulan = svc.usulan_edit(actor=operator_a, usulan=usulan, payload=fixed, reason="Alamat dilengkapi")
     usulan = svc.usulan_send_to_dinsos(actor=operator_a, usulan=usulan)
-    assert usulan.status == U.DINSOS_CHECK and usulan.payload["address"].endswith("RW 4")
+    assert usulan.status == U.DINSOS_CHECK
+    assert usulan.payload["address"].endswith("RW 4")
     assert usulan.return_reason == ""
 
 
@@ -119,7 +129,8 @@ def test_photo_without_gps_refused_and_task_stays_open(operator_a, dinsos, worke
                      condition=None, photos=[("house_front", jpeg(lat=None))])
     assert err.value.code == "photo_without_gps"
     visit.refresh_from_db()
-    assert visit.status == "ditugaskan" and visit.photos.count() == 0
+    assert visit.status == "ditugaskan"
+    assert visit.photos.count() == 0
 
 
 def test_applied_new_family_gets_a_provisional_desil(operator_a, dinsos, worker, ratifier, system, geotagged_a,
@@ -139,4 +150,6 @@ def test_applied_new_family_gets_a_provisional_desil(operator_a, dinsos, worker,
     usulan.refresh_from_db()
     family = Family.objects.get(pk=usulan.applied_family_id)
     desil = family_desil(actor=dinsos, family=family, explain=False)
-    assert desil.provisional and desil.run is not None and desil.desil in range(1, 11)
+    assert desil.provisional
+    assert desil.run is not None
+    assert desil.desil in range(1, 11)

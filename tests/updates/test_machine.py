@@ -61,7 +61,8 @@ def test_every_pair_outside_the_table_is_refused(workflow):
     for src, dst in illegal:
         with pytest.raises(machine.IllegalTransition) as err:
             machine.rule_for(workflow, src, dst)
-        assert err.value.message_id.startswith("Status tidak dapat diubah") and src in err.value.message_en
+        assert err.value.message_id.startswith("Status tidak dapat diubah")
+        assert src in err.value.message_en
 
 
 @pytest.mark.django_db
@@ -73,9 +74,11 @@ def test_illegal_moves_on_stored_usulan_change_nothing(system, geotagged_a):
             if (src, dst) in machine.USULAN:
                 continue
             with pytest.raises(machine.IllegalTransition), transaction.atomic():
-                machine.advance(usulan, dst, actor=system, reason="uji", evidence={k: 1 for k in machine.EVIDENCE_TEXT})
+                machine.advance(usulan, dst, actor=system, reason="uji",
+                                evidence=dict.fromkeys(machine.EVIDENCE_TEXT, 1))
         usulan.refresh_from_db()
-        assert usulan.status == src and usulan.version == 1
+        assert usulan.status == src
+        assert usulan.version == 1
     assert not Transition.objects.exists()
 
 
@@ -93,7 +96,8 @@ def test_services_refuse_moves_out_of_order(operator_a, dinsos, ratifier, geotag
         with pytest.raises(machine.IllegalTransition):
             call()
     usulan.refresh_from_db()
-    assert usulan.status == U.DRAFT and not Penetapan.objects.exists()
+    assert usulan.status == U.DRAFT
+    assert not Penetapan.objects.exists()
 
 
 @pytest.mark.django_db
@@ -149,10 +153,12 @@ def test_two_ratifications_racing_leave_one_winner(ratifier, geotagged_a):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes)[-1] == "won" and outcomes.count("won") == 1
+    assert sorted(outcomes)[-1] == "won"
+    assert outcomes.count("won") == 1
     assert Penetapan.objects.count() == 1
     usulan.refresh_from_db()
-    assert usulan.status == U.RATIFIED and usulan.penetapan == Penetapan.objects.get()
+    assert usulan.status == U.RATIFIED
+    assert usulan.penetapan == Penetapan.objects.get()
     assert Transition.objects.filter(object_id=usulan.pk, to_status=U.RATIFIED).count() == 1
 
 
@@ -173,7 +179,9 @@ def test_musdes_with_one_bad_decision_records_nothing(operator_a, operator_b, ge
                           signed_by="Kepala Desa", minutes=minutes_pdf(),
                           decisions={ours.pk: (True, ""), theirs.pk: (True, "")})
     ours.refresh_from_db()
-    assert ours.status == U.TO_MUSDES and not Musdes.objects.exists() and Document.objects.count() == docs
+    assert ours.status == U.TO_MUSDES
+    assert not Musdes.objects.exists()
+    assert Document.objects.count() == docs
 
 
 def _ratified(operator_a, dinsos, worker, ratifier, payload, number):
@@ -209,9 +217,11 @@ def test_cutoff_failure_half_way_leaves_no_trace(operator_a, dinsos, worker, rat
     monkeypatch.setattr(reg, "condition_record", failing)
     sched = current_schedule(today())
     result = cutoff_run(actor=system, month=sched.month, today=sched.cutoff)
-    assert result.applied == [good.reference] and [r for r, _ in result.returned] == [bad.reference]
+    assert result.applied == [good.reference]
+    assert [r for r, _ in result.returned] == [bad.reference]
     bad.refresh_from_db()
-    assert bad.status == U.RETURNED and "Kondisi ditolak" in bad.return_reason
+    assert bad.status == U.RETURNED
+    assert "Kondisi ditolak" in bad.return_reason
     assert not Family.objects.filter(kk_number="3401012001260078").exists()
     assert not Person.objects.filter(nik_hash=nik_hash("3401010101850007")).exists()
     assert Family.objects.filter(kk_number="3401012001260077").count() == 1
@@ -226,7 +236,8 @@ def test_visit_with_one_photo_without_gps_stores_nothing(operator_a, dinsos, wor
         visit_submit(actor=worker, visit=visit, outcome="ditemukan", visited_on=today(), interview={},
                      condition=CONDITION, photos=[("house_front", jpeg()), ("house_inside", jpeg(lat=None))])
     visit.refresh_from_db()
-    assert visit.status == VisitStatus.ASSIGNED and Document.objects.count() == docs
+    assert visit.status == VisitStatus.ASSIGNED
+    assert Document.objects.count() == docs
 
 
 @pytest.mark.django_db

@@ -50,15 +50,18 @@ def usul(active, nik: str, **kw) -> Submission:
 
 def test_usul_invalid_nik_is_rejected_at_once_with_the_reason(active):
     item = usul(active, "3401013213990001")  # day 32
-    assert item.status == S.REJECTED and item.auto_reject_reason == AutoRejectReason.NIK_INVALID
-    assert item.reference.startswith("USG-") and item.decision_reason
+    assert item.status == S.REJECTED
+    assert item.auto_reject_reason == AutoRejectReason.NIK_INVALID
+    assert item.reference.startswith("USG-")
+    assert item.decision_reason
 
 
 def test_duplicate_usul_is_rejected(active):
     first = usul(active, "3401014406880002")
     assert first.status == S.SUBMITTED
     second = usul(active, "3401014406880002")
-    assert second.status == S.REJECTED and second.auto_reject_reason == AutoRejectReason.DUPLICATE
+    assert second.status == S.REJECTED
+    assert second.auto_reject_reason == AutoRejectReason.DUPLICATE
     assert Submission.objects.filter(status=S.SUBMITTED).count() == 1
 
 
@@ -77,7 +80,8 @@ def test_program_usul_checks_exclusion_and_unknown_nik(active, family_a, neighbo
     unknown = sub.usul_program(actor=active.user, nik="3401014406880002", program="pkh")
     assert unknown.auto_reject_reason == AutoRejectReason.NIK_UNKNOWN
     ok = sub.usul_program(actor=active.user, nik=nik_of(member(neighbour, c.Relationship.HEAD)), program="pkh")
-    assert ok.status == S.SUBMITTED and ok.family == neighbour
+    assert ok.status == S.SUBMITTED
+    assert ok.family == neighbour
 
 
 def test_usul_needs_a_house_photo(active):
@@ -90,7 +94,8 @@ def test_usul_needs_a_house_photo(active):
 def test_sanggah_outside_own_village_is_refused(active, family_b):
     with pytest.raises(PermissionDenied) as err:
         sub.sanggah_create(actor=active.user, family_id=family_b.pk, reason="mampu", description="Punya mobil")
-    assert err.value.code == "outside_village" and not Submission.objects.exists()
+    assert err.value.code == "outside_village"
+    assert not Submission.objects.exists()
 
 
 def test_inactive_citizen_cannot_submit(awaiting, neighbour):
@@ -113,8 +118,10 @@ def test_sanggah_deceased_verified_becomes_deactivation(active, neighbour, dinso
     item = sub.submission_accept(actor=dinsos, submission=item, note="Terbukti")
     assert item.status == S.ACCEPTED
     usulan = Usulan.objects.get(submission=item)
-    assert usulan.kind == UsulanKind.DEACTIVATION and usulan.status == UsulanStatus.VERIFIED
-    assert usulan.person == wife and usulan.origin == "warga"
+    assert usulan.kind == UsulanKind.DEACTIVATION
+    assert usulan.status == UsulanStatus.VERIFIED
+    assert usulan.person == wife
+    assert usulan.origin == "warga"
     wife.refresh_from_db()
     assert wife.life_status == c.LifeStatus.ALIVE  # nothing changes before ratification and the cut-off
     svc.penetapan_create(actor=ratifier, region_code="34.01", decree_number="460/9/2026", decree_date=today(),
@@ -124,15 +131,18 @@ def test_sanggah_deceased_verified_becomes_deactivation(active, neighbour, dinso
     wife.refresh_from_db()
     usulan.refresh_from_db()
     assert usulan.status == UsulanStatus.APPLIED
-    assert wife.life_status == c.LifeStatus.DECEASED and wife.death_source == c.DeathSource.SANGGAH
-    assert Person.objects.filter(pk=wife.pk).exists() and wife.history.count() >= 2  # kept, with its versions
+    assert wife.life_status == c.LifeStatus.DECEASED
+    assert wife.death_source == c.DeathSource.SANGGAH
+    assert Person.objects.filter(pk=wife.pk).exists()
+    assert wife.history.count() >= 2
     assert Family.objects.get(pk=neighbour.pk).status == c.RecordStatus.ACTIVE  # Pak Karto still lives there
 
 
 def test_rejected_sanggah_keeps_reason(active, neighbour, dinsos):
     item = sub.sanggah_create(actor=active.user, family_id=neighbour.pk, reason="mampu", description="Rumahnya besar")
     item = sub.submission_reject(actor=dinsos, submission=item, reason="Rumah milik orang tua, bukan KPM")
-    assert item.status == S.REJECTED and "orang tua" in item.decision_reason
+    assert item.status == S.REJECTED
+    assert "orang tua" in item.decision_reason
 
 
 def test_own_correction_becomes_correction_with_visit_condition(active, dinsos, worker, family_a):
@@ -144,4 +154,21 @@ def test_own_correction_becomes_correction_with_visit_condition(active, dinsos, 
     sub.submission_verify(actor=dinsos, submission=item)
     item = sub.submission_accept(actor=dinsos, submission=item)
     usulan = Usulan.objects.get(submission=item)
-    assert usulan.kind == UsulanKind.CORRECTION and usulan.payload["condition_from_visit"] is True
+    assert usulan.kind == UsulanKind.CORRECTION
+    assert usulan.payload["condition_from_visit"] is True
+
+
+def test_sanggah_exclusion_category_named_by_the_verifier(active, neighbour, dinsos, worker):
+    head = Person.objects.get(family=neighbour, relationship=c.Relationship.HEAD)
+    item = sub.sanggah_create(actor=active.user, family_id=neighbour.pk, person_id=head.pk, reason="asn_tni_polri",
+                              description="Pensiunan guru PNS")
+    visit = sub.submission_order_visit(actor=dinsos, submission=item, worker=worker, due_on=today())
+    visit_submit(actor=worker, visit=visit, outcome="ditemukan", visited_on=today(), interview={}, condition=None,
+                 photos=[("house_front", jpeg())])
+    sub.submission_verify(actor=dinsos, submission=item)
+    with pytest.raises(ValidationFailed):
+        sub.submission_accept(actor=dinsos, submission=item, exclusion_category="bukan_kategori")
+    item = sub.submission_accept(actor=dinsos, submission=item, exclusion_category="pensiunan")
+    usulan = Usulan.objects.get(submission=item)
+    assert usulan.payload == {"reason": "pengecualian", "category": "pensiunan",
+                              "note": f"Sanggah {item.reference}: Pensiunan guru PNS"}

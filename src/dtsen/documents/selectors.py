@@ -4,7 +4,8 @@ Who may open a document:
 - its owner (the citizen who uploaded their own KTP photo or selfie);
 - staff holding `registry.view` in a region covering the village of the family the document is evidence for;
 - staff holding `registry.view` in a region covering the village of an usulan, citizen submission or
-  verification visit the document is attached to, or of the village meeting whose minutes it is;
+  verification visit the document is attached to, of the village meeting whose minutes it is, or of the
+  kabupaten/kota whose ratification decree it is;
 - for the KTP photo and selfie of a citizen account: staff holding `citizen.review` in a region covering the
   account's region (they have to compare the photos before approving).
 Everyone else, including anonymous visitors, gets the same "not found" as for a document that does not exist.
@@ -52,6 +53,7 @@ def _may_open(actor: Actor, document: Document) -> bool:
             *document.submission_attached.values_list("village_code", flat=True),
             *document.visit_attached.values_list("village_code", flat=True),
             *document.musdes_minutes.values_list("village_code", flat=True),
+            *document.penetapan_decree.values_list("region_code", flat=True),
         }
         if any(view.covers(v) for v in villages):
             return True

@@ -65,8 +65,29 @@ def _record_condition(usulan: Usulan, family: Family, actor: Actor, reason: str)
     reg.condition_record(actor=actor, family=family, channel=c.Channel.GROUND_CHECK, data=data)
 
 
+def _not_registered_yet(hashes: list[str]) -> None:
+    """A NIK may have been registered since the usulan was drafted (another usulan, an import)."""
+    if Person.objects.filter(nik_hash__in=hashes, status=c.RecordStatus.ACTIVE).exists():
+        raise ApplicationError(
+            "NIK anggota sudah terdaftar di registri sejak usulan dibuat.",
+            "A member's NIK was registered since the proposal was made.",
+            code="nik_already_registered",
+        )
+
+
+def _active(family: Family, person: Person | None) -> None:
+    if family.status != c.RecordStatus.ACTIVE or (person is not None and (
+            person.status != c.RecordStatus.ACTIVE or person.life_status != c.LifeStatus.ALIVE)):
+        raise ApplicationError(
+            "Keluarga atau anggota ini sudah tidak aktif di registri.",
+            "This family or member is no longer active in the registry.",
+            code="already_inactive",
+        )
+
+
 def _apply_new_family(usulan: Usulan, actor: Actor, reason: str) -> Family:
     p = usulan.payload
+    _not_registered_yet([m["nik_hash"] for m in p["members"]])
     members = [member_data(m) for m in p["members"]]
     family = reg.family_register(
         actor=actor, channel=_channel(usulan), reason=reason, kk_number=p["kk_number"],
@@ -92,6 +113,8 @@ def _apply_correction(usulan: Usulan, actor: Actor, reason: str) -> Family:
         if "birth_date" in changes:
             changes["birth_date"] = dt.date.fromisoformat(str(changes["birth_date"]))
         reg.person_update(actor=actor, person=person, channel=channel, reason=reason, **changes)
+    if p.get("members_add"):
+        _not_registered_yet([m["nik_hash"] for m in p["members_add"]])
     for member in p.get("members_add", []):
         reg.person_add(actor=actor, family=family, data=member_data(member), channel=channel, reason=reason,
                        event_kind=c.EventKind.REGISTERED)
@@ -110,6 +133,7 @@ def _apply_deactivation(usulan: Usulan, actor: Actor, reason: str) -> Family:
     channel = _channel(usulan)
     why = p["reason"]
     person = usulan.person
+    _active(family, person)
     visit = _visit(usulan)
     day = dt.date.fromisoformat(p["death_date"]) if p.get("death_date") else (
         visit.visited_on if visit is not None and visit.visited_on else timezone.localdate())
@@ -120,8 +144,8 @@ def _apply_deactivation(usulan: Usulan, actor: Actor, reason: str) -> Family:
                                channel=channel, reason=reason, source_ref=usulan.reference)
         return family
     if why == DeactivationReason.DECEASED and person is not None:
-        source = c.DeathSource.SANGGAH if usulan.origin == Origin.CITIZEN else c.DeathSource.FIELD
-        reg.person_record_death(actor=actor, person=person, death_date=day, source=source, channel=channel,
+        death_source = c.DeathSource.SANGGAH if usulan.origin == Origin.CITIZEN else c.DeathSource.FIELD
+        reg.person_record_death(actor=actor, person=person, death_date=day, source=death_source, channel=channel,
                                 reason=reason)
         living = family.members.filter(life_status=c.LifeStatus.ALIVE, status=c.RecordStatus.ACTIVE).exists()
         if not living:
@@ -129,7 +153,8 @@ def _apply_deactivation(usulan: Usulan, actor: Actor, reason: str) -> Family:
                               reason=reason, event_date=day)
         return family
     removal = {DeactivationReason.DECEASED: c.RemovalReason.DECEASED, DeactivationReason.MOVED: c.RemovalReason.MOVED,
-               DeactivationReason.NOT_FOUND: c.RemovalReason.NOT_FOUND, DeactivationReason.WELL_OFF: c.RemovalReason.WELL_OFF,
+               DeactivationReason.NOT_FOUND: c.RemovalReason.NOT_FOUND,
+               DeactivationReason.WELL_OFF: c.RemovalReason.WELL_OFF,
                DeactivationReason.DUPLICATE: c.RemovalReason.DUPLICATE}[why]
     if person is not None and person.pk not in (family.head_id, family.pengurus_id):
         reg.person_remove(actor=actor, person=person, removal_reason=removal, channel=channel, reason=reason,
@@ -207,4 +232,4 @@ def cutoff_run(*, actor: Actor, month: str, today: dt.date | None = None,
     return result
 
 
-__all__: list[Any] = ["cutoff_run", "usulan_apply", "CutoffResult"]
+__all__: list[Any] = ["CutoffResult", "cutoff_run", "usulan_apply"]

@@ -114,7 +114,9 @@ def demo_seed(*, region: str, village: str, operator: Any, dinsos: Any, worker: 
                            instructions="Periksa kepemilikan mobil dan kondisi rumah")
     visit = svc.usulan_order_visit(actor=dinsos, usulan=verified, worker=worker, due_on=today)
     dwelling = families[3].dwelling
-    lat, lon = (float(dwelling.latitude), float(dwelling.longitude)) if dwelling and dwelling.latitude else (-7.86, 110.16)
+    lat, lon = (-7.86, 110.16)  # Wates, when the dwelling has no geotag
+    if dwelling is not None and dwelling.latitude is not None and dwelling.longitude is not None:
+        lat, lon = float(dwelling.latitude), float(dwelling.longitude)
     visit_submit(actor=worker, visit=visit, outcome="ditemukan", visited_on=today,
                  interview={"income_monthly": "900000", "occupation": "Buruh harian", "aid_received": []},
                  condition=CONDITION, photos=[("house_front", _photo(lat, lon))])

@@ -160,7 +160,7 @@ def advance(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("advance() must run inside transaction.atomic")
     workflow = workflow_of(obj)
-    model, _, choices = TABLES[workflow]
+    model = TABLES[workflow][0]
     rule = rule_for(workflow, obj.status, to)
     if not scope_for(actor, rule.permission).covers(obj.village_code):
         raise PermissionDenied(
@@ -197,7 +197,7 @@ def advance(
         object_id=obj.pk,
         from_status=obj.status,
         to_status=to,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=_author(actor),
         role=rule.permission,
         reason=reason,
         evidence=_jsonable(evidence),
@@ -224,7 +224,7 @@ def record_initial(obj: Any, *, actor: Actor, reason: str = "", evidence: dict[s
         object_id=obj.pk,
         from_status="",
         to_status=obj.status,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=_author(actor),
         reason=reason,
         evidence=_jsonable(evidence or {}),
         at=obj.status_changed_at if hasattr(obj, "status_changed_at") else timezone.now(),
@@ -238,6 +238,10 @@ def record_initial(obj: Any, *, actor: Actor, reason: str = "", evidence: dict[s
         reason=reason,
         person_ids=[obj.person_id] if getattr(obj, "person_id", None) else None,
     )
+
+
+def _author(actor: Actor) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _plain(value: Any) -> Any:

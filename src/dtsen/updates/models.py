@@ -71,7 +71,7 @@ class Program(models.TextChoices):
 
 
 class Usulan(models.Model):
-    reference = models.CharField(max_length=32, unique=True, help_text="USL-<village digits>-<YYYYMM>-<serial>")
+    reference = models.CharField(max_length=32, unique=True, help_text="USL-<YYYYMM>-<6 letters/digits>")
     kind = models.CharField(max_length=14, choices=UsulanKind.choices)
     origin = models.CharField(max_length=5, choices=Origin.choices, default=Origin.VILLAGE)
     status = models.CharField(max_length=20, choices=UsulanStatus.choices, default=UsulanStatus.DRAFT,
@@ -152,6 +152,10 @@ class Penetapan(models.Model):
     decree_date = models.DateField()
     ratified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     ratified_at = models.DateTimeField(auto_now_add=True)
+    decree = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="penetapan_decree",
+        help_text="The signed decree (SK), when uploaded",
+    )
 
     class Meta:
         verbose_name = _("ratification (penetapan)")
@@ -217,7 +221,7 @@ class AutoRejectReason(models.TextChoices):
 
 
 class Submission(models.Model):
-    reference = models.CharField(max_length=32, unique=True, help_text="USG-<YYYYMMDD>-<serial>")
+    reference = models.CharField(max_length=32, unique=True, help_text="USG-<YYYYMM>-<6 letters/digits>")
     kind = models.CharField(max_length=18, choices=SubmissionKind.choices)
     status = models.CharField(max_length=20, choices=SubmissionStatus.choices, db_index=True)
     version = models.PositiveIntegerField(default=1)
@@ -340,6 +344,9 @@ class Transition(models.Model):
         indexes = [models.Index(fields=["workflow", "object_id"], name="transition_object")]
         ordering = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.workflow}:{self.object_id}:{self.from_status}->{self.to_status}"
+
 
 class MonthSchedule(models.Model):
     """Deadlines of one month; a month without a row uses the defaults in settings (DTSEN_SCHEDULE)."""
@@ -356,3 +363,6 @@ class MonthSchedule(models.Model):
     class Meta:
         verbose_name = _("monthly schedule")
         verbose_name_plural = _("monthly schedules")
+
+    def __str__(self) -> str:
+        return self.month

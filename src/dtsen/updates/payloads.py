@@ -21,6 +21,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.utils import timezone
+
 from dtsen.core.errors import ValidationFailed
 from dtsen.registry import choices as c
 from dtsen.registry.crypto import nik_decrypt, nik_encrypt, nik_hash, nik_mask
@@ -32,8 +34,11 @@ _KK = re.compile(r"[0-9]{16}")
 _SLS = re.compile(r"[0-9]{1,3}")
 MEMBER_FIELDS = ("name", "sex", "birth_date", "relationship", "marital_status", "education", "occupation",
                  "birth_place")
-CORRECTABLE_PERSON_FIELDS = tuple(f for f in PERSON_FIELDS if f not in ("relationship",)) + ("relationship",)
+CORRECTABLE_PERSON_FIELDS = (*tuple(f for f in PERSON_FIELDS if f not in ("relationship",)), "relationship")
 MAX_MEMBERS = 30
+# PersonData fields with defaults a payload may also carry (corrections of schooling, work, disability).
+_OPTIONAL_PERSON_FIELDS = ("school_level", "sector", "employment_type", "disability", "disability_severity",
+                           "pregnant")
 
 
 def _bad(field: str, message_id: str, message_en: str) -> ValidationFailed:
@@ -70,6 +75,7 @@ def member_data(member: dict[str, Any]) -> PersonData:
         education=member.get("education") or c.Education.NONE,
         occupation=str(member.get("occupation", ""))[:60],
         birth_place=str(member.get("birth_place", ""))[:60],
+        **{f: member[f] for f in _OPTIONAL_PERSON_FIELDS if member.get(f) not in (None, "")},
     )
 
 
@@ -138,9 +144,10 @@ def payload_clean(kind: str, payload: dict[str, Any], *, family: Family | None, 
         if not _KK.fullmatch(kk):
             raise _bad("kk_number", "Nomor KK harus 16 digit angka.", "The KK number must be 16 digits.")
         members = _members(payload.get("members"), need_head=True)
-        out = {"kk_number": kk, "rw": _sls(payload.get("rw"), "rw"), "rt": _sls(payload.get("rt"), "rt"),
-               "address": str(payload.get("address", "")).strip()[:200], "members": members}
-        return out, f"Keluarga baru: {members[0]['name']} ({len(members)} jiwa)"
+        new: dict[str, Any] = {"kk_number": kk, "rw": _sls(payload.get("rw"), "rw"),
+                               "rt": _sls(payload.get("rt"), "rt"),
+                               "address": str(payload.get("address", "")).strip()[:200], "members": members}
+        return new, f"Keluarga baru: {members[0]['name']} ({len(members)} jiwa)"
     if family is None:
         raise _bad("family", "Keluarga yang dimaksud wajib dipilih.", "The family concerned is required.")
     if kind == UsulanKind.CORRECTION:
@@ -148,7 +155,8 @@ def payload_clean(kind: str, payload: dict[str, Any], *, family: Family | None, 
         parts = []
         if payload.get("address"):
             addr = payload["address"]
-            out["address"] = {"rw": _sls(addr.get("rw", family.rw), "rw"), "rt": _sls(addr.get("rt", family.rt), "rt"),
+            out["address"] = {"rw": _sls(addr.get("rw", family.rw), "rw"),
+                              "rt": _sls(addr.get("rt", family.rt), "rt"),
                               "address": str(addr.get("address", family.address)).strip()[:200]}
             parts.append("alamat")
         updates = []
@@ -159,6 +167,14 @@ def payload_clean(kind: str, payload: dict[str, Any], *, family: Family | None, 
             if unknown or not changes:
                 raise _bad(f"members_update.{i}", f"Isian tidak dapat dikoreksi: {sorted(unknown) or '-'}",
                            f"Fields that cannot be corrected: {sorted(unknown) or '-'}")
+            if "birth_date" in changes:
+                changes["birth_date"] = _date(changes["birth_date"], "birth_date").isoformat()
+            current = {f: getattr(p, f) for f in PERSON_FIELDS} | {"nik": nik_decrypt(p.nik_enc)}
+            try:  # the member as it would be after the correction, checked by the registry's rules
+                person_data_check(member_data({**current, **changes}))
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"Koreksi anggota: {exc.message_id}", f"Member correction: {exc.message_en}",
+                                       code=exc.code, field=f"members_update.{i}") from None
             updates.append({"person_id": p.pk, "changes": changes})
         if updates:
             out["members_update"] = updates
@@ -169,6 +185,12 @@ def payload_clean(kind: str, payload: dict[str, Any], *, family: Family | None, 
         removes = []
         for i, item in enumerate(payload.get("members_remove") or []):
             p = _family_person(family, item.get("person_id"), f"members_remove.{i}")
+            if p.pk in (family.head_id, family.pengurus_id):
+                raise _bad(f"members_remove.{i}",
+                           "Kepala keluarga atau pengurus tidak dapat dikeluarkan sendiri; usulkan penggantinya "
+                           "dulu atau usulkan penonaktifan keluarga.",
+                           "The head or pengurus cannot be removed alone; propose a replacement first or "
+                           "propose deactivating the family.")
             reason = item.get("removal_reason", "")
             if reason not in c.RemovalReason.values:
                 raise _bad(f"members_remove.{i}", "Alasan penghapusan anggota tidak dikenal.",
@@ -207,7 +229,7 @@ def payload_clean(kind: str, payload: dict[str, Any], *, family: Family | None, 
             out["category"] = payload["category"]
         if reason == DeactivationReason.DECEASED and payload.get("death_date"):
             day = _date(payload["death_date"], "death_date")
-            if day > dt.date.today():
+            if day > timezone.localdate():
                 raise _bad("death_date", "Tanggal kematian tidak boleh di masa depan.",
                            "The date of death cannot be in the future.")
             out["death_date"] = day.isoformat()

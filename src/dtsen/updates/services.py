@@ -50,6 +50,11 @@ def new_reference(prefix: str, model: Any, today: dt.date) -> str:
     raise RuntimeError("could not allocate a reference number")
 
 
+def user_of(actor: Actor) -> Any:
+    """The acting user as the row to store as author (the models' FKs want a concrete user)."""
+    return actor
+
+
 def _bad(field: str, message_id: str, message_en: str, **extra: Any) -> ValidationFailed:
     return ValidationFailed(message_id, message_en, field=field, **extra)
 
@@ -123,7 +128,7 @@ def usulan_create(
     now = timezone.now()
     usulan = Usulan(
         kind=kind, village_code=village_code, family=family, person=person, payload=clean, summary=summary,
-        created_by=actor, status=U.DRAFT, status_changed_at=now,
+        created_by=user_of(actor), status=U.DRAFT, status_changed_at=now,
         reference=new_reference("USL", Usulan, timezone.localdate()),
     )
     try:
@@ -220,7 +225,8 @@ def musdes_record(
     document = document_store(actor=actor, uploaded_file=minutes, kind=doc_kind, keep_evidence_exif=False,
                               reason=f"{kind} {village_code} {held_on}")
     meeting = Musdes.objects.create(village_code=village_code, kind=kind, held_on=held_on,
-                                    signed_by=signed_by.strip()[:120], minutes=document, recorded_by=actor)
+                                    signed_by=signed_by.strip()[:120], minutes=document,
+                                    recorded_by=user_of(actor))
     audit_record(actor=actor, action="musdes_record", object_type="musdes", object_id=meeting.pk,
                  after={"village_code": village_code, "kind": kind, "held_on": held_on.isoformat(),
                         "minutes": str(document.pk), "decisions": {str(k): v[0] for k, v in decisions.items()}})
@@ -229,7 +235,7 @@ def musdes_record(
         if usulan.village_code != village_code:
             raise _bad("decisions", f"Usulan {usulan.reference} bukan dari desa ini.",
                        f"Proposal {usulan.reference} is not from this village.")
-        if usulan.created_at.date() > held_on:
+        if timezone.localtime(usulan.created_at).date() > held_on:
             raise _bad("held_on", f"Usulan {usulan.reference} dibuat setelah tanggal musyawarah.",
                        f"Proposal {usulan.reference} was made after the meeting date.")
         fields = {"musdes": meeting, "musdes_decision_note": (note or "")[:300]}
@@ -272,11 +278,12 @@ def visit_create(*, actor: Actor, worker: Any, due_on: dt.date, village_code: st
                  instructions: str, **target: Any) -> Visit:
     _worker_check(worker, village_code)
     if due_on < timezone.localdate():
-        raise _bad("due_on", "Batas waktu kunjungan tidak boleh sebelum hari ini.", "The due date cannot be in the past.")
+        raise _bad("due_on", "Batas waktu kunjungan tidak boleh sebelum hari ini.",
+                   "The due date cannot be in the past.")
     if due_on > timezone.localdate() + dt.timedelta(days=90):
         raise _bad("due_on", "Batas waktu kunjungan paling lama 90 hari.", "The due date can be at most 90 days ahead.")
     visit = Visit.objects.create(
-        village_code=village_code, family=family, assigned_to=worker, assigned_by=actor,
+        village_code=village_code, family=family, assigned_to=worker, assigned_by=user_of(actor),
         assigned_at=timezone.now(), due_on=due_on, instructions=instructions[:300], **target,
     )
     audit_record(actor=actor, action="visit_assign", object_type="kunjungan", object_id=visit.pk,
@@ -382,11 +389,12 @@ def penetapan_create(
     if Penetapan.objects.filter(region_code=region_code, decree_number=number).exists():
         raise _bad("decree_number", "Nomor SK ini sudah dipakai untuk penetapan lain.",
                    "This decree number was already used for another ratification.")
-    batch = Penetapan.objects.create(region_code=region_code, decree_number=number, decree_date=decree_date,
-                                     ratified_by=actor)
+    document = None
     if decree is not None:
-        document_store(actor=actor, uploaded_file=decree, kind=DocumentKind.LETTER, keep_evidence_exif=False,
-                       reason=f"SK penetapan {number}")
+        document = document_store(actor=actor, uploaded_file=decree, kind=DocumentKind.LETTER,
+                                  keep_evidence_exif=False, reason=f"SK penetapan {number}")
+    batch = Penetapan.objects.create(region_code=region_code, decree_number=number, decree_date=decree_date,
+                                     ratified_by=user_of(actor), decree=document)
     audit_record(actor=actor, action="penetapan_create", object_type="penetapan", object_id=batch.pk,
                  after={"region_code": region_code, "decree_number": number, "decree_date": decree_date.isoformat(),
                         "usulan": ids})

@@ -43,10 +43,11 @@ from dtsen.updates.models import (
     Usulan,
     UsulanKind,
     UsulanStatus,
+    Visit,
     VisitStatus,
 )
 from dtsen.updates.payloads import payload_clean
-from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, visit_create
+from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, user_of, visit_create
 
 S = SubmissionStatus
 OPEN = (S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED)
@@ -73,7 +74,7 @@ DEACTIVATION_OF: dict[str, str] = {
     SanggahReason.PERSON_NOT_FOUND: DeactivationReason.NOT_FOUND,
     SanggahReason.WELL_OFF: DeactivationReason.WELL_OFF,
     SanggahReason.DUPLICATE: DeactivationReason.DUPLICATE,
-    **{k: DeactivationReason.EXCLUDED for k in EXCLUSION_OF},
+    **dict.fromkeys(EXCLUSION_OF, DeactivationReason.EXCLUDED),
 }
 
 
@@ -205,7 +206,8 @@ def usul_program(*, actor: Actor, nik: str, program: str, description: str = "",
     if not reject and person is None:
         reject = AutoRejectReason.NIK_UNKNOWN
     family = person.family if person is not None else None
-    draft = Draft(kind=SubmissionKind.USUL_PROGRAM, village_code=family.village_code if family else own.family.village_code,
+    village = family.village_code if family else own.family.village_code
+    draft = Draft(kind=SubmissionKind.USUL_PROGRAM, village_code=village,
                   family=family, person=person, program=program, description=description,
                   nik=nik if len(nik) == 16 and nik.isdigit() else "")
     if not reject and _duplicate(draft):
@@ -281,7 +283,7 @@ def submission_locked(submission_id: int) -> Submission:
 
 @transaction.atomic
 def submission_order_visit(*, actor: Actor, submission: Submission, worker: Any, due_on: dt.date,
-                           instructions: str = ""):  # type: ignore[no-untyped-def]
+                           instructions: str = "") -> Visit:
     sub = submission_locked(submission.pk)
     _require_in_scope(actor, USULAN_CHECK, sub.village_code)
     if sub.status != S.FIELD_CHECK:
@@ -309,7 +311,9 @@ def submission_reject(*, actor: Actor, submission: Submission, reason: str) -> S
                            fields={"decision_reason": reason.strip()})
 
 
-def _usulan_for(sub: Submission) -> tuple[str, dict[str, Any], Family | None, Person | None] | None:
+def _usulan_for(
+    sub: Submission, category: str = ""
+) -> tuple[str, dict[str, Any], Family | None, Person | None] | None:
     """What formal usulan a verified submission becomes (None: a complaint forwarded, no registry change)."""
     if sub.kind == SubmissionKind.USUL_REGISTRATION:
         nik = nik_decrypt(sub.payload["nik_enc"])
@@ -336,17 +340,23 @@ def _usulan_for(sub: Submission) -> tuple[str, dict[str, Any], Family | None, Pe
                                        "note": sub.reference}, sub.family, None
     payload = {"reason": DEACTIVATION_OF[reason], "note": f"Sanggah {sub.reference}: {sub.description[:200]}"}
     if reason in EXCLUSION_OF:
-        payload["category"] = EXCLUSION_OF[reason]
+        payload["category"] = category or EXCLUSION_OF[reason]
     return UsulanKind.DEACTIVATION, payload, sub.family, sub.person
 
 
 @transaction.atomic
-def submission_accept(*, actor: Actor, submission: Submission, note: str = "") -> Submission:
-    """Accept a verified submission: it becomes an usulan of the formal channel, ready for ratification."""
+def submission_accept(*, actor: Actor, submission: Submission, note: str = "", exclusion_category: str = ""
+                      ) -> Submission:
+    """Accept a verified submission: it becomes an usulan of the formal channel, ready for ratification.
+
+    For a sanggah about an exclusion category the verifier may name the exact category the visit found (e.g.
+    `asn` rather than the default `keluarga_asn` for "ASN/TNI/Polri or their family")."""
     sub = submission_locked(submission.pk)
     if sub.status != S.VERIFIED:
         machine.rule_for("pengajuan", sub.status, S.ACCEPTED)
-    target = _usulan_for(sub)
+    if exclusion_category and exclusion_category not in c.ExclusionCategory.values:
+        raise _bad("exclusion_category", "Kategori pengecualian tidak dikenal.", "Unknown exclusion category.")
+    target = _usulan_for(sub, exclusion_category)
     outcome: Any = "diteruskan_ke_program"
     if target is not None:
         kind, raw, family, person = target
@@ -355,7 +365,7 @@ def submission_accept(*, actor: Actor, submission: Submission, note: str = "") -
         usulan = Usulan.objects.create(
             reference=new_reference("USL", Usulan, timezone.localdate()), kind=kind, origin=Origin.CITIZEN,
             status=machine.USULAN_FROM_CITIZEN, village_code=sub.village_code, family=family, person=person,
-            payload=clean, summary=summary, submission=sub, created_by=actor, status_changed_at=now,
+            payload=clean, summary=summary, submission=sub, created_by=user_of(actor), status_changed_at=now,
             submitted_to_dinsos_at=now,
         )
         usulan.documents.add(*sub.documents.all())

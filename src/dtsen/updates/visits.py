@@ -51,11 +51,12 @@ def condition_from(raw: dict[str, Any], observed_on: dt.date) -> ConditionData:
         area = Decimal(str(raw.get("floor_area_m2", "")).replace(",", "."))
     except ArithmeticError:
         raise _bad("floor_area_m2", "Luas lantai harus berupa angka.", "Floor area must be a number.") from None
-    power = raw.get("power_va")
+    power: Any = raw.get("power_va")
     try:
         power_va = int(power) if power not in (None, "") else None
     except (TypeError, ValueError):
-        raise _bad("power_va", "Daya listrik harus berupa angka (VA).", "Installed power must be a number (VA).") from None
+        raise _bad("power_va", "Daya listrik harus berupa angka (VA).",
+                   "Installed power must be a number (VA).") from None
     data = ConditionData(
         observed_on=observed_on,
         tenure=raw.get("tenure", ""), floor_area_m2=area, floor_material=raw.get("floor_material", ""),
@@ -113,7 +114,8 @@ def _interview(raw: dict[str, Any]) -> dict[str, Any]:
     try:
         income_value = int(str(income).replace(".", "").replace(",", "")) if income not in (None, "") else None
     except ValueError:
-        raise _bad("income_monthly", "Penghasilan harus berupa angka rupiah.", "Income must be a rupiah amount.") from None
+        raise _bad("income_monthly", "Penghasilan harus berupa angka rupiah.",
+                   "Income must be a rupiah amount.") from None
     if income_value is not None and not 0 <= income_value <= 1_000_000_000:
         raise _bad("income_monthly", "Penghasilan per bulan tidak masuk akal.", "Implausible monthly income.")
     aid = [a for a in raw.get("aid_received") or () if a]
@@ -151,9 +153,11 @@ def visit_submit(
         raise _bad("outcome", "Pilih hasil kunjungan.", "Choose the outcome of the visit.")
     today = timezone.localdate()
     if visited_on > today:
-        raise _bad("visited_on", "Tanggal kunjungan tidak boleh di masa depan.", "The visit date cannot be in the future.")
+        raise _bad("visited_on", "Tanggal kunjungan tidak boleh di masa depan.",
+                   "The visit date cannot be in the future.")
     if visited_on < timezone.localtime(visit.assigned_at).date():
-        raise _bad("visited_on", "Tanggal kunjungan sebelum tugas diberikan.", "The visit date is before the task was assigned.")
+        raise _bad("visited_on", "Tanggal kunjungan sebelum tugas diberikan.",
+                   "The visit date is before the task was assigned.")
     answers = _interview(interview)
     candidate = None
     if outcome == VisitOutcome.FOUND and condition:
