@@ -14,4 +14,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"can_audit": not scope_for(user, AUDIT_VIEW).empty}
+    from dtsen.updates.selectors import staff_pages
+
+    pages = staff_pages(actor=user)  # one query for both update-workflow links (same rule as scope_for)
+    return {"can_audit": not scope_for(user, AUDIT_VIEW).empty, "can_visit": pages.visit, "can_usulan": pages.any}

@@ -328,10 +328,7 @@ def village_family_members_for_citizen(*, actor: Actor, family_id: int) -> tuple
 def submission_list(*, actor: Actor, status: str = "", limit: int = 100) -> list[Submission]:
     """Citizen submissions of the actor's regions (Dinsos queue), oldest change first; default: the open ones."""
     qs = submission_qs(actor=actor).select_related("family__head", "person")
-    if status:
-        qs = qs.filter(status=status)
-    else:
-        qs = qs.filter(status__in=(S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED))
+    qs = qs.filter(status=status) if status else qs.filter(status__in=(S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED))
     return list(qs.order_by("status_changed_at", "pk")[:limit])
 
 
@@ -362,7 +359,8 @@ def staff_pages(*, actor: Actor) -> StaffPages:
     if getattr(actor, "is_superuser", False):
         return StaffPages(True, True, True, True, True)
     perms: set[str] = set()
-    for role in RoleAssignment.objects.filter(user_id=actor.pk, active=True).values_list("role", flat=True):
+    roles = RoleAssignment.objects.filter(user_id=getattr(actor, "pk", 0) or 0, active=True)
+    for role in roles.values_list("role", flat=True):
         perms |= MATRIX.get(role, frozenset())
     return StaffPages(REGISTRY_VIEW in perms, USULAN_DRAFT in perms, USULAN_CHECK in perms, USULAN_RATIFY in perms,
                       VISIT_DO in perms)
