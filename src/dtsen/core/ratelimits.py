@@ -78,6 +78,9 @@ RULES: dict[str, tuple[Limit, ...]] = {
     "citizen:otp_resend": (Limit("citizen-otp-resend", "10/h"),),
     "two_factor:setup": (Limit("two-factor-setup", "10/m", per_user=True),),
     "two_factor:verify": (Limit("two-factor-verify", "10/m", per_user=True),),
+    "updates:visit_detail": (Limit("visit-submit", "20/m", per_user=True),),
+    **dict.fromkeys(("submissions:usul", "submissions:program", "submissions:sanggah", "submissions:correction"), (
+        Limit("citizen-submit", "10/m", per_user=True), Limit("citizen-submit-day", "50/d", per_user=True))),
 }
 PUBLIC = Limit("public", "120/m", methods=ALL_METHODS)
 API = Limit("api", "300/m", methods=ALL_METHODS)
