@@ -44,4 +44,8 @@ def _keep_the_test_connection():
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_api_conforms_to_its_schema(case, token):
+    if any(value == [] for value in (case.query or {}).values()):
+        # A parameter whose value is an empty list is not sent at all: such a "negative" case reaches the
+        # server as a valid request (on endpoints whose parameters are all optional it rightly gets 200).
+        return
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"})

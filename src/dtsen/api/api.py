@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from dtsen.accounts.permissions import REGISTRY_VIEW
 from dtsen.api.auth import TokenAuth
 from dtsen.api.schemas import ErrorOut, FamilyOut, MemberOut, PersonListOut, PersonOut
+from dtsen.api.updates import router as usulan_router
 from dtsen.audit.services import audit_read
 from dtsen.core.errors import ApplicationError, NotAuthenticated, NotFound, TooManyRequests
 from dtsen.registry.crypto import nik_decrypt, nik_mask
@@ -198,3 +199,6 @@ def person_find(
         for p in persons
     ]
     return PersonListOut(count=len(results), results=results)
+
+
+api.add_router("/usulan", usulan_router)  # the update channels (api/updates.py)
