@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "dtsen.registry",
     "dtsen.ranking",
     "dtsen.updates",
+    "dtsen.programs",
 ]
 
 MIDDLEWARE = [

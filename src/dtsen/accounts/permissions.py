@@ -15,8 +15,13 @@ USULAN_CHECK = "usulan.check"  # check completeness, return, order visits, verif
 USULAN_RATIFY = "usulan.ratify"  # ratify verified usulan in a batch with a decree (penetapan)
 VISIT_DO = "visit.do"  # carry out a verification visit assigned to oneself (social workers)
 USULAN_CUTOFF = "usulan.cutoff"  # run the monthly cut-off and set the monthly deadlines
+PROGRAM_RUN = "program.run"  # run eligibility and policy simulations; set rule editions and quotas (national)
+PROGRAM_RATIFY = "program.ratify"  # ratify a program's beneficiary list (penetapan KPM) for a region
+PROGRAM_DISBURSE = "program.disburse"  # record disbursement status, memberships, graduation (Dinsos)
+PROGRAM_VIEW = "program.view"  # see eligibility results, decrees, BNBA lists and disbursement of a region
+EMPOWER_RECORD = "empower.record"  # record PPKS categories and empowerment activities of families in scope
 
-_FIELD = {REGISTRY_VIEW, VISIT_DO}
+_FIELD = {REGISTRY_VIEW, VISIT_DO, PROGRAM_VIEW, EMPOWER_RECORD}
 MATRIX: dict[str, frozenset[str]] = {
     Role.OPERATOR_DESA: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, USULAN_DRAFT}),
     Role.PENDAMPING_PKH: frozenset(_FIELD),
@@ -24,12 +29,15 @@ MATRIX: dict[str, frozenset[str]] = {
     Role.PSM: frozenset(_FIELD),
     Role.TAGANA: frozenset(_FIELD),
     Role.KARANG_TARUNA: frozenset(_FIELD),
-    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK}),
-    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK}),
-    Role.RATIFIER: frozenset({REGISTRY_VIEW, USULAN_RATIFY}),
-    Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW}),
-    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN, USULAN_CUTOFF}),
-    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN}),
+    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK, PROGRAM_VIEW,
+                                      PROGRAM_DISBURSE, EMPOWER_RECORD}),
+    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK, PROGRAM_VIEW,
+                                        PROGRAM_DISBURSE, EMPOWER_RECORD}),
+    Role.RATIFIER: frozenset({REGISTRY_VIEW, USULAN_RATIFY, PROGRAM_VIEW, PROGRAM_RATIFY}),
+    Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW, PROGRAM_VIEW}),
+    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN, USULAN_CUTOFF, PROGRAM_RUN,
+                             PROGRAM_VIEW, PROGRAM_RATIFY}),
+    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN, PROGRAM_RUN, PROGRAM_VIEW}),
     Role.AUDITOR: frozenset({REGISTRY_VIEW, AUDIT_VIEW}),
     Role.SYSTEM_CLIENT: frozenset(),
 }
