@@ -172,3 +172,14 @@ def test_sanggah_exclusion_category_named_by_the_verifier(active, neighbour, din
     usulan = Usulan.objects.get(submission=item)
     assert usulan.payload == {"reason": "pengecualian", "category": "pensiunan",
                               "note": f"Sanggah {item.reference}: Pensiunan guru PNS"}
+
+
+def test_program_usul_of_a_current_recipient_is_rejected(active, neighbour):
+    from dtsen.programs.models import Membership
+    from tests.updates.conftest import member, nik_of
+
+    Membership.objects.create(family=neighbour, program="pkh", status="aktif", since=today())
+    item = sub.usul_program(actor=active.user, nik=nik_of(member(neighbour, c.Relationship.HEAD)), program="pkh")
+    assert item.auto_reject_reason == AutoRejectReason.ALREADY_RECIPIENT
+    other = sub.usul_program(actor=active.user, nik=nik_of(member(neighbour, c.Relationship.HEAD)), program="sembako")
+    assert other.status == S.SUBMITTED

@@ -193,6 +193,14 @@ def usul_registration(
     return _store(actor, draft, docs, reject)
 
 
+def _program_member(family: Family | None, program: str) -> bool:
+    """An active or suspended membership (kepesertaan) of the program: the family already receives it."""
+    from dtsen.programs.models import Membership, MembershipStatus
+
+    return family is not None and Membership.objects.filter(
+        family=family, program=program, status__in=(MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED)).exists()
+
+
 @transaction.atomic
 def usul_program(*, actor: Actor, nik: str, program: str, description: str = "",
                  documents: Iterable[tuple[str, Upload]] = ()) -> Submission:
@@ -212,8 +220,9 @@ def usul_program(*, actor: Actor, nik: str, program: str, description: str = "",
                   nik=nik if len(nik) == 16 and nik.isdigit() else "")
     if not reject and _duplicate(draft):
         reject = AutoRejectReason.DUPLICATE
-    if not reject and Usulan.objects.filter(family=family, kind=UsulanKind.PROGRAM, payload__program=program).exclude(
-            status__in=(UsulanStatus.CANCELLED, UsulanStatus.MUSDES_REJECTED, UsulanStatus.NOT_ELIGIBLE)).exists():
+    if not reject and (_program_member(family, program) or Usulan.objects.filter(
+            family=family, kind=UsulanKind.PROGRAM, payload__program=program).exclude(
+            status__in=(UsulanStatus.CANCELLED, UsulanStatus.MUSDES_REJECTED, UsulanStatus.NOT_ELIGIBLE)).exists()):
         reject = AutoRejectReason.ALREADY_RECIPIENT
     if not reject and ExclusionFlag.objects.filter(person__family=family, active=True).exists():
         reject = AutoRejectReason.EXCLUDED
