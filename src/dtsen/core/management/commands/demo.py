@@ -80,6 +80,7 @@ class Command(BaseCommand):
 
         province = region.split(".", maxsplit=1)[0]
         self._rank()
+        self._eligibility()
         from dtsen.updates.demo import demo_seed, demo_village
 
         village = demo_village(region) or region
@@ -121,6 +122,23 @@ class Command(BaseCommand):
         today = timezone.localdate()
         self.step("Pemeringkatan kesejahteraan (desil) / welfare ranking")
         call_command("rank", period=f"{today.year}-Q{(today.month - 1) // 3 + 1}", cutoff=today.isoformat())
+
+    def _eligibility(self) -> None:
+        """Decide this tahap's programs (PKH, Sembako, PBI-JK, PIP, ...) unless a run already exists."""
+        from django.utils import timezone
+
+        from dtsen.accounts.services import system_actor
+        from dtsen.programs.models import EligibilityRun
+        from dtsen.programs.services import eligibility_run
+
+        if EligibilityRun.objects.filter(status="finished", simulation=False).exists():
+            return
+        today = timezone.localdate()
+        period = f"{today.year}-T{(today.month - 1) // 3 + 1}"
+        self.step(f"Kelayakan program bantuan / program eligibility ({period})")
+        run = eligibility_run(actor=system_actor(), period=period, as_of=today)
+        for program, counts in sorted(run.counts.get("programs", {}).items()):
+            self.stdout.write(f"    {program:15} {counts.get('terpilih', 0):>9,} terpilih / selected")
 
     def _demo_users(self, region: str, village: str) -> dict[str, str]:
         """Demo logins with a fresh password on every run (printed, never stored in clear). Staff who can write
