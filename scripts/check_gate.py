@@ -32,6 +32,14 @@ PERSONAL_MODELS = {
     "dtsen.accounts.models": {"CitizenAccount"},
     "dtsen.documents.models": {"Document"},
     "dtsen.updates.models": {"Usulan", "Submission", "Visit", "Musdes", "Penetapan", "Transition"},
+    "dtsen.programs.models": {
+        "EligibilityResult",
+        "Decree",
+        "Disbursement",
+        "Membership",
+        "PpksRecord",
+        "EmpowermentActivity",
+    },
 }
 INTERFACE_PATTERNS = (
     "views.py",

@@ -54,6 +54,7 @@ def _may_open(actor: Actor, document: Document) -> bool:
             *document.visit_attached.values_list("village_code", flat=True),
             *document.musdes_minutes.values_list("village_code", flat=True),
             *document.penetapan_decree.values_list("region_code", flat=True),
+            *(code or "" for code in document.program_decree.values_list("region_code", flat=True)),
         }
         if any(view.covers(v) for v in villages):
             return True

@@ -149,6 +149,10 @@ class Decree(models.Model):
     ratified_at = models.DateTimeField(auto_now_add=True)
     beneficiaries = models.PositiveIntegerField(default=0)
     total_amount = models.BigIntegerField(default=0)
+    document = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="program_decree",
+        help_text="The signed decree (SK), when uploaded",
+    )
 
     class Meta:
         verbose_name = _("beneficiary decree")
