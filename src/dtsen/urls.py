@@ -10,6 +10,8 @@ urlpatterns = [
     path("warga/pengajuan/", include("dtsen.updates.citizen_urls")),
     path("warga/", include("dtsen.accounts.citizen_urls")),
     path("usulan/", include("dtsen.updates.urls")),
+    path("program/", include("dtsen.programs.urls")),
+    path("pemberdayaan/", include("dtsen.programs.empower_views")),
     path("dokumen/", include("dtsen.documents.urls")),
     path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),

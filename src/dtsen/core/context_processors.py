@@ -1,4 +1,4 @@
-"""Template context shared by every page: which navigation entries the user may use."""
+"""Template context shared by every page: which navigation entries the user may use (one query)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from dtsen.accounts.permissions import AUDIT_VIEW
-from dtsen.accounts.selectors import scope_for
+from dtsen.accounts.auth_selectors import permissions_of
+from dtsen.accounts.permissions import (
+    AUDIT_VIEW,
+    PROGRAM_DISBURSE,
+    PROGRAM_RATIFY,
+    PROGRAM_RUN,
+    PROGRAM_VIEW,
+    REGISTRY_VIEW,
+    USULAN_CHECK,
+    USULAN_DRAFT,
+    USULAN_RATIFY,
+    VISIT_DO,
+)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from dtsen.updates.selectors import staff_pages
-
-    pages = staff_pages(actor=user)  # one query for both update-workflow links (same rule as scope_for)
-    return {"can_audit": not scope_for(user, AUDIT_VIEW).empty, "can_visit": pages.visit, "can_usulan": pages.any}
+    perms = permissions_of(user)  # the permissions held somewhere; each page checks the region itself
+    return {
+        "can_audit": AUDIT_VIEW in perms,
+        "can_visit": VISIT_DO in perms,
+        "can_usulan": bool(perms & {REGISTRY_VIEW, USULAN_DRAFT, USULAN_CHECK, USULAN_RATIFY, VISIT_DO}),
+        "can_program": bool(perms & {PROGRAM_VIEW, PROGRAM_RUN, PROGRAM_RATIFY, PROGRAM_DISBURSE}),
+    }
