@@ -23,7 +23,8 @@ program checks  a component (PKH) or the target group (pupils); not already sele
 Amounts are per tahap: PKH = the yearly amounts of the family's components (each capped per family, at most
 `max_components` counted, the largest first) / tahap per year; monthly programs = monthly x months per tahap;
 PIP = the yearly amount of the pupil's level / tahap per year. Every statement is plain SQL that DuckDB and
-Spark both run (no engine-specific function); intermediate results are written to Parquet once.
+Spark both run (no engine-specific function); intermediate results are written to Parquet once, and the
+programs' result files are moved into `results/` (not rewritten).
 """
 # ruff: noqa: S608
 # (SQL text built from rule values that rules.py checked: program codes are identifiers, amounts integers,
@@ -31,6 +32,7 @@ Spark both run (no engine-specific function); intermediate results are written t
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from dtsen.programs.rules import TAHAP_PER_YEAR, ProgramRule, RuleSet
@@ -106,26 +108,36 @@ def _component_case(program: ProgramRule) -> tuple[str, str, str]:
 
 
 def components_sql(program: ProgramRule) -> str:
-    """Per family: the yearly amount of its counted components and how many of each were counted."""
-    comp, annual, cap = _component_case(program)
-    counts = ",\n       ".join(
-        f"CAST(SUM(CASE WHEN component = {_q(c.code)} THEN 1 ELSE 0 END) AS BIGINT) AS n_{c.code}"
-        for c in program.components)
-    return f"""SELECT family_id, CAST(SUM(annual) AS BIGINT) AS annual,
+    """Per family: the yearly amount of its counted components and how many of each were counted.
+
+    Each component counts up to its cap; of those units at most `max_components` count, the largest yearly
+    amounts first (ties by component code). One aggregation, no window: with the components in that order,
+    the units counted up to and including component i are u_i = LEAST(max, capped_1 + ... + capped_i), so
+    component i counts u_i - u_(i-1)."""
+    comp, _, _ = _component_case(program)
+    order = sorted(program.components, key=lambda c: (-c.annual, c.code))
+    capped = ",\n               ".join(
+        f"LEAST(SUM(CASE WHEN component = {_q(c.code)} THEN 1 ELSE 0 END), "
+        f"{c.cap if c.cap is not None else 1000}) AS t_{c.code}" for c in order)
+    upto = ",\n           ".join(
+        f"LEAST({program.max_components}, {' + '.join(f't_{c.code}' for c in order[:i + 1])}) AS u_{c.code}"
+        for i, c in enumerate(order))
+    taken = {c.code: f"u_{c.code}" + (f" - u_{order[i - 1].code}" if i else "") for i, c in enumerate(order)}
+    annual = " + ".join(f"({taken[c.code]}) * {c.annual}" for c in order)
+    counts = ",\n       ".join(f"CAST({taken[c.code]} AS BIGINT) AS n_{c.code}" for c in program.components)
+    return f"""SELECT family_id, CAST({annual} AS BIGINT) AS annual,
        {counts}
 FROM (
-    SELECT family_id, component, annual,
-           ROW_NUMBER() OVER (PARTITION BY family_id ORDER BY annual DESC, component, k) AS j
+    SELECT family_id,
+           {upto}
     FROM (
-        SELECT family_id, component, {annual} AS annual, {cap} AS cap,
-               ROW_NUMBER() OVER (PARTITION BY family_id, component ORDER BY person_id) AS k
-        FROM (SELECT p.family_id, p.person_id, {comp} AS component FROM persons p WHERE p.alive) pc
+        SELECT family_id,
+               {capped}
+        FROM (SELECT p.family_id, {comp} AS component FROM persons p WHERE p.alive) pc
         WHERE component IS NOT NULL
-    ) units
-    WHERE k <= cap
-) counted
-WHERE j <= {program.max_components}
-GROUP BY family_id"""
+        GROUP BY family_id
+    ) capped
+) upto"""
 
 
 def _overlap_joins(program: ProgramRule, rules: RuleSet, decided: list[str], level: str) -> tuple[str, str]:
@@ -259,8 +271,11 @@ def eligibility_compute(engine: BatchEngine, inputs: dict[str, Path], rules: Rul
         engine.write_parquet(quota_sql(program, candidates), res)
         engine.register_parquet(f"res_{program.code}", res)
         decided.append(program.code)
-    union = "\nUNION ALL\n".join(
-        f"SELECT {', '.join(RESULT_COLUMNS)} FROM res_{code}" for code in decided)
+    # Every res_* holds exactly RESULT_COLUMNS: their files are moved into results/, not read and written again.
     results = out_dir / "results"
-    engine.write_parquet(union, results)
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir()
+    for code in decided:
+        for part in sorted((out_dir / f"res_{code}").glob("*.parquet")):
+            part.rename(results / f"{code}-{part.name}")
     return results
