@@ -77,7 +77,7 @@ def test_waiting_numbers_run_from_1_to_n_per_regency_and_program(run: Any) -> No
     groups = run.sql("""SELECT program, regency_code, count(*) AS n, count(DISTINCT waiting_no) AS d,
                                min(waiting_no) AS lo, max(waiting_no) AS hi
                         FROM r WHERE outcome = 'daftar_tunggu' GROUP BY ALL""").fetchall()
-    assert {g[0] for g in groups} == {"pkh", "sembako"}  # the programs with quotas both have waiting lists
+    assert {g[0] for g in groups} == {"pkh", "sembako", "sekolah_rakyat"}  # every program with quotas has a list
     assert all(n == d == hi and lo == 1 for _, _, n, d, lo, hi in groups)
     assert _one(run, "SELECT count(*) FROM r WHERE (outcome = 'daftar_tunggu') <> (waiting_no IS NOT NULL)") == 0
 

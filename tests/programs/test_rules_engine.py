@@ -30,6 +30,10 @@ from tests.programs.engine_inputs import family, person, write_inputs
 OTHER_REGENCY = "34.02.01.2001"  # a desa in Bantul: another kabupaten, another quota
 
 
+# Sekolah Rakyat is a boarding school with counted places: it selects nobody without a quota row.
+SR_PLACES = [{"program": "sekolah_rakyat", "regency_code": "34.01", "quota": 50}]
+
+
 def decide(tmp: Path, families: list[dict], persons: list[dict], exclusions: list[dict] | None = None,
            quotas: list[dict] | None = None, rules: RuleSet | None = None) -> list[dict[str, Any]]:
     """Run every program of `rules` (default: Kepmensos 79/HUK/2025) and return the result rows."""
@@ -181,7 +185,7 @@ def test_desil_range_per_program(tmp_path):
     for d in range(1, 11):
         fams.append(family(d, d))
         pers += [person(d * 100, d, 40, pengurus=True), person(d * 100 + 1, d, 10, school="sd")]
-    rows = decide(tmp_path, fams, pers)
+    rows = decide(tmp_path, fams, pers, quotas=SR_PLACES)
     documented = {"pkh": (1, 4), "sembako": (1, 5), "pbi_jk": (1, 5), "sekolah_rakyat": (1, 2)}
     for code, (lo, hi) in documented.items():
         assert (rules.program(code).desil_min, rules.program(code).desil_max) == (lo, hi)
@@ -287,7 +291,7 @@ def test_overlap_sekolah_rakyat_vs_pip_person_level(tmp_path):
     fams = [family(1, 1), family(2, 3)]
     pers = [person(100, 1, 40, pengurus=True), person(101, 1, 10, school="sd"), person(102, 1, 19, school="sma"),
             person(200, 2, 40, pengurus=True), person(201, 2, 13, school="smp")]
-    rows = decide(tmp_path, fams, pers)
+    rows = decide(tmp_path, fams, pers, quotas=SR_PLACES)
     assert row(rows, "sekolah_rakyat", 1, 101)["outcome"] == "terpilih"
     assert (row(rows, "pip", 1, 101)["outcome"], row(rows, "pip", 1, 101)["reason"]) == \
         ("tidak_terpilih", Reason.OVERLAP)
@@ -530,3 +534,29 @@ def test_registry_death_without_adult_leaves_no_pengurus(tmp_path):
                             f"WHERE family_id = {fam.pk} AND person_id IS NULL").to_pylist()
     assert rows
     assert all((r["outcome"], r["reason"]) == ("tidak_terpilih", Reason.NO_PENGURUS) for r in rows)
+
+
+# Sekolah Rakyat places are counted per kabupaten/kota (rules: requires_quota): without a quota row its valid
+# pupils wait (numbered) and so keep their PIP; with places the first in desil order take them.
+def test_sekolah_rakyat_without_places_selects_nobody_and_leaves_pip(tmp_path):
+    fams = [family(1, 1), family(2, 2)]
+    pers = [person(100, 1, 40, pengurus=True), person(101, 1, 10, school="sd"),
+            person(200, 2, 40, pengurus=True), person(201, 2, 14, school="smp")]
+    rows = decide(tmp_path, fams, pers)
+    assert [(r["outcome"], r["reason"], r["waiting_no"]) for r in rows if r["program"] == "sekolah_rakyat"] == \
+        [("daftar_tunggu", "kuota_penuh", 1), ("daftar_tunggu", "kuota_penuh", 2)]
+    assert {row(rows, "pip", f, p)["outcome"] for f, p in ((1, 101), (2, 201))} == {"terpilih"}
+    one_place = [{"program": "sekolah_rakyat", "regency_code": "34.01", "quota": 1}]
+    rows = decide(tmp_path / "one", fams, pers, quotas=one_place)
+    assert row(rows, "sekolah_rakyat", 1, 101)["outcome"] == "terpilih"
+    assert row(rows, "pip", 1, 101)["reason"] == "tumpang_tindih"
+    assert row(rows, "pip", 2, 201)["outcome"] == "terpilih"
+
+
+# Kepmensos 73/HUK/2024 excludes ASN/TNI/Polri and their families (dtsen-domain.md §2.4): a flag on a member who
+# has since died no longer excludes the family.
+def test_flag_on_a_deceased_member_does_not_exclude(tmp_path):
+    fams = [family(1, 1)]
+    pers = [person(100, 1, 40, pengurus=True), person(101, 1, 75, alive=False), person(102, 1, 3)]
+    rows = decide(tmp_path, fams, pers, exclusions=[{"person_id": 101, "family_id": 1, "category": "pensiunan"}])
+    assert row(rows, "pkh", 1)["outcome"] == "terpilih"

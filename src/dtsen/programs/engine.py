@@ -91,7 +91,9 @@ LEFT JOIN (
     FROM persons GROUP BY family_id
 ) a ON a.family_id = f.family_id
 LEFT JOIN (
-    SELECT family_id, COUNT(*) AS excluded_n FROM exclusions WHERE category IN ({cats}) GROUP BY family_id
+    SELECT e.family_id, COUNT(*) AS excluded_n
+    FROM exclusions e JOIN persons ep ON ep.person_id = e.person_id
+    WHERE ep.alive AND e.category IN ({cats}) GROUP BY e.family_id
 ) x ON x.family_id = f.family_id
 WHERE f.desil IS NOT NULL"""
 
@@ -223,19 +225,21 @@ FROM (
 
 
 def quota_sql(program: ProgramRule, candidates: str) -> str:
-    """Number the valid candidates per kabupaten/kota (desil, percentile, ids) and apply the quota."""
+    """Number the valid candidates per kabupaten/kota (desil, percentile, ids) and apply the quota. Without a
+    quota row the program is unlimited there, unless it `requires_quota` (counted places): then nobody."""
+    quota = "COALESCE(q.quota, 0)" if program.requires_quota else "q.quota"
+    fits = f"r.queue_no <= {quota}" if program.requires_quota else "(q.quota IS NULL OR r.queue_no <= q.quota)"
     return f"""SELECT {_q(program.code)} AS program, r.family_id, r.person_id, r.regency_code, r.village_code,
        r.desil, r.percentile,
        CASE WHEN r.reason IS NOT NULL THEN 'tidak_terpilih'
-            WHEN q.quota IS NULL OR r.queue_no <= q.quota THEN 'terpilih'
+            WHEN {fits} THEN 'terpilih'
             ELSE 'daftar_tunggu' END AS outcome,
        CASE WHEN r.reason IS NOT NULL THEN r.reason
-            WHEN q.quota IS NULL OR r.queue_no <= q.quota THEN CAST(NULL AS STRING)
+            WHEN {fits} THEN CAST(NULL AS STRING)
             ELSE 'kuota_penuh' END AS reason,
        r.queue_no,
-       CASE WHEN r.reason IS NULL AND q.quota IS NOT NULL AND r.queue_no > q.quota
-            THEN r.queue_no - q.quota END AS waiting_no,
-       CASE WHEN r.reason IS NULL AND (q.quota IS NULL OR r.queue_no <= q.quota) THEN r.amount
+       CASE WHEN r.reason IS NULL AND NOT {fits} THEN r.queue_no - {quota} END AS waiting_no,
+       CASE WHEN r.reason IS NULL AND {fits} THEN r.amount
             ELSE CAST(0 AS BIGINT) END AS amount,
        CASE WHEN r.reason IS NULL THEN r.components END AS components
 FROM (

@@ -11,6 +11,8 @@ Schema (checked by `rules_parse`; sources per value in the edition's `sources`):
     {kind: "monthly", monthly}           (per family, or per person for unit "person")
     {kind: "by_level", annual: {sd, smp, sma}}   (per pupil)
     {kind: "in_kind"}                    (no cash)
+  requires_quota (default false): the program has a fixed number of places per kabupaten/kota; without a quota
+  row nobody is selected there (the valid candidates wait, numbered).
   and for person programs `who`: everyone | pupil_6_21 | pupil_6_18.
 - overlap: [{a, b, level ("family" | "person"), why}]: a and b may not both reach the same family (person);
   the program with the lower priority number keeps it.
@@ -60,6 +62,7 @@ class ProgramRule:
     components: tuple[Component, ...] = ()
     by_level: dict[str, int] = field(default_factory=dict)
     who: str = "everyone"
+    requires_quota: bool = False  # places are counted (a boarding school): no quota row = no place
 
     def per_tahap_months(self) -> int:
         return 12 // len(self.months)
@@ -148,7 +151,7 @@ def _program(raw: dict[str, Any]) -> ProgramRule:
         raise _bad(f"{code}: sasaran tidak dikenal.", f"{code}: unknown target group.")
     return ProgramRule(code=code, name=str(raw.get("name", code)), unit=unit, desil_min=dmin, desil_max=dmax,
                        priority=_int(raw.get("priority"), f"{code}.priority", 0, 1000), months=months,
-                       amount_kind=kind, who=who, **rule)
+                       amount_kind=kind, who=who, requires_quota=bool(raw.get("requires_quota", False)), **rule)
 
 
 def rules_parse(text: str) -> RuleSet:

@@ -16,7 +16,8 @@ are deterministic for a seed and no Python runs per row. The values are plausibl
   "keluarga_asn" too), 0.2 % of persons with a NIK in another family, 0.1 % with an invalid NIK, 0.2 % not
   matched with Dukcapil, 0.5 % of families whose pengurus died (a spouse or an adult child can take over,
   or not), 0.2 % of other members deceased;
-- quotas (optional) for PKH and Sembako per kabupaten/kota at 86-94 % of its candidates (families in the
+- quotas (optional) for Sekolah Rakyat (places for 5 % of its target pupils, it requires a quota) and for
+  PKH and Sembako per kabupaten/kota at 86-94 % of its candidates (families in the
   program's desil range; for PKH with a component member), so that waiting lists appear.
 
 The generator needs no database: the region codes come from the files shipped in `dtsen/regions/data`.
@@ -194,6 +195,14 @@ def quotas_sql(rules: RuleSet, persons: Path, seed: int) -> str:
        CAST(floor(count(*) * (86 + hash(f.regency_code, {seed}, 8) % 9) / 100.0) AS BIGINT) AS quota
 FROM read_families f {join}
 WHERE f.active AND f.desil BETWEEN {program.desil_min} AND {program.desil_max}
+GROUP BY f.regency_code""")
+    for program in rules.programs:  # counted places (Sekolah Rakyat): 5 % of the target pupils per kabupaten/kota
+        if program.requires_quota and program.unit == "person":
+            parts.append(f"""SELECT {sql_string(program.code)} AS program, f.regency_code,
+       CAST(floor(count(*) * 5 / 100.0) AS BIGINT) AS quota
+FROM read_families f JOIN read_parquet({sql_string(persons)}) p ON p.family_id = f.family_id
+WHERE f.active AND p.alive AND f.desil BETWEEN {program.desil_min} AND {program.desil_max}
+  AND p.school_level IN ('sd', 'smp', 'sma') AND p.age BETWEEN 6 AND 18
 GROUP BY f.regency_code""")
     return "\nUNION ALL\n".join(parts)
 
