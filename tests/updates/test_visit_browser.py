@@ -4,46 +4,16 @@ EXIF carries a GPS position, and sees the done state. Saves docs/screenshots/vis
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-from django.db import connections
-
 from dtsen.updates.models import Visit, VisitStatus
+from tests.browser_support import BROWSER_MARKS, SCREENSHOTS, browser  # noqa: F401 - the fixture
 from tests.updates.conftest import STAFF_PASSWORD, gps_photo
 from tests.updates.test_pages_visit import task  # noqa: F401 - the visit task fixture
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are still
-# synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-        # Database work done while Playwright runs uses a connection of its own: close it, or PostgreSQL
-        # cannot drop the test database at the end of the session.
-        connections.close_all()
+pytestmark = BROWSER_MARKS
 
 
 def test_phone_visit_found_with_gps_photo(live_server, browser, worker, task, tmp_path, settings):  # noqa: F811

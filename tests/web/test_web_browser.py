@@ -3,49 +3,18 @@ find a family with the live search, open its page and its history, and save scre
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
-from django.db import connections
 
 from dtsen.registry.crypto import nik_decrypt, nik_mask
 from dtsen.registry.models import Person
+from tests.browser_support import BROWSER_MARKS, SCREENSHOTS, browser  # noqa: F401 - the fixture
 
 from .conftest import KK_A_NEW, PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are still
-# synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed"),
-]
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-        # Database work done while Playwright runs uses a connection of its own (Playwright switches
-        # greenlets, and Django keeps connections per context): close it, or PostgreSQL cannot drop the
-        # test database at the end of the session.
-        connections.close_all()
+pytestmark = BROWSER_MARKS
 
 
 def log_in(page, base_url: str) -> None:
@@ -57,7 +26,7 @@ def log_in(page, base_url: str) -> None:
     page.wait_for_url(base_url + "/")
 
 
-def test_phone_login_search_and_family_page(live_server, browser, operator_a, family_with_past, settings):
+def test_phone_login_search_and_family_page(live_server, browser, operator_a, family_with_past, settings):  # noqa: F811
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
     family = family_with_past.family
     head = Person.objects.get(pk=family.head_id)

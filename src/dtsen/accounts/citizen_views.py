@@ -5,16 +5,13 @@ on the same form with its bilingual message and status (other errors go to the e
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -38,8 +35,9 @@ from dtsen.accounts.citizen_selectors import (
 )
 from dtsen.accounts.dsar import dsar_json, dsar_pdf
 from dtsen.accounts.models import CitizenAccount, CitizenStatus, MatchResult
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, NotFound, ValidationFailed
+from dtsen.core.http import no_store
 from dtsen.core.masking import mask_email
 from dtsen.regions.selectors import region_ancestors
 from dtsen.registry import choices as c
@@ -50,22 +48,11 @@ STAFF_CHANNEL = c.Channel.WEB
 citizen_login_required = login_required(login_url="citizen:login")
 
 
-@contextlib.contextmanager
-def _ctx(request: HttpRequest, channel: str) -> Iterator[None]:
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=channel):
-        yield
+def _ctx(request: HttpRequest, channel: str) -> Any:
+    return request_audit(request, channel)
 
 
-def _no_store(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Personal data: never cached by the browser or a proxy."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    return wrapper
+_no_store = no_store
 
 
 def _form(request: HttpRequest, template: str, context: dict[str, Any], error: ApplicationError | None = None

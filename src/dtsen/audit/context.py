@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,8 @@ def audit_channel_set(channel: str) -> None:
     Only inside a request: `AuditContextMiddleware` restores the outer context when the request ends."""
     ctx = _current.get()
     _current.set(AuditContext(ip=ctx.ip, channel=channel))
+
+
+def request_audit(request: Any, channel: str) -> Any:
+    """The audit context of a web request: its client address and the channel its writes come through."""
+    return audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=channel)

@@ -9,9 +9,7 @@ family outside the actor's regions is a 404 from its selector. Nothing here quer
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -26,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dtsen.accounts.permissions import EMPOWER_RECORD
 from dtsen.accounts.selectors import scope_for
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.audit.services import audit_read
 from dtsen.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from dtsen.programs import empowerment as svc
@@ -38,10 +36,8 @@ from dtsen.registry import choices as c
 STAFF_CHANNEL = c.Channel.WEB
 
 
-@contextlib.contextmanager
-def _ctx(request: HttpRequest) -> Iterator[None]:
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=STAFF_CHANNEL):
-        yield
+def _ctx(request: HttpRequest) -> Any:
+    return request_audit(request, STAFF_CHANNEL)
 
 
 def _date(value: str | None, field: str) -> dt.date:

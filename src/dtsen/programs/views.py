@@ -10,11 +10,9 @@ decree outside the actor's regions is a 404 from its selector. Nothing here quer
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dtsen.accounts.permissions import PROGRAM_RATIFY
 from dtsen.accounts.selectors import scope_for
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from dtsen.programs import decrees as svc
 from dtsen.programs import exports, selectors
@@ -46,10 +44,8 @@ MAX_REPORT_ROWS = 100_000
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _ctx(request: HttpRequest) -> Iterator[None]:
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=STAFF_CHANNEL):
-        yield
+def _ctx(request: HttpRequest) -> Any:
+    return request_audit(request, STAFF_CHANNEL)
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], error: ApplicationError | None = None

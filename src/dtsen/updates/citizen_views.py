@@ -13,15 +13,12 @@ active gets the "not verified yet" refusal (403) from `citizen_own_family`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -30,8 +27,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dtsen.accounts.citizen_selectors import citizen_own_family
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, ValidationFailed
+from dtsen.core.http import no_store
 from dtsen.documents.models import DocumentKind
 from dtsen.registry import choices as c
 from dtsen.updates import machine, selectors, submissions
@@ -51,22 +49,11 @@ citizen_login_required = login_required(login_url="citizen:login")
 S = SubmissionStatus
 
 
-@contextlib.contextmanager
-def _ctx(request: HttpRequest, channel: str) -> Iterator[None]:
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=channel):
-        yield
+def _ctx(request: HttpRequest, channel: str) -> Any:
+    return request_audit(request, channel)
 
 
-def _no_store(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Personal data: never cached by the browser or a proxy."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    return wrapper
+_no_store = no_store
 
 
 def _form(request: HttpRequest, template: str, context: dict[str, Any], error: ApplicationError | None = None,

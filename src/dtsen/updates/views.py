@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -27,8 +27,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dtsen.accounts.permissions import USULAN_CHECK, USULAN_CUTOFF, USULAN_DRAFT, USULAN_RATIFY
 from dtsen.accounts.selectors import scope_for
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from dtsen.core.http import no_store
 from dtsen.documents.models import DocumentKind
 from dtsen.regions.selectors import region_children, region_get, villages_in
 from dtsen.registry import choices as c
@@ -63,22 +64,11 @@ REJECT = "tolak"
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _ctx(request: HttpRequest) -> Iterator[None]:
-    with audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=STAFF_CHANNEL):
-        yield
+def _ctx(request: HttpRequest) -> Any:
+    return request_audit(request, STAFF_CHANNEL)
 
 
-def _no_store(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Personal data: never cached by the browser or a proxy."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    return wrapper
+_no_store = no_store
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], error: ApplicationError | None = None

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dtsen.audit.context import audit_context
+from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, NotFound, ValidationFailed
 from dtsen.documents.models import DocumentKind
 from dtsen.regions.selectors import region_ancestors
@@ -54,7 +54,7 @@ INTERVIEW_TEXT = ("income_monthly", "occupation", "notes")
 
 
 def _ctx(request: HttpRequest) -> Any:
-    return audit_context(ip=request.META.get("REMOTE_ADDR", ""), channel=STAFF_CHANNEL)
+    return request_audit(request, STAFF_CHANNEL)
 
 
 def _region_names(village_code: str) -> str:
