@@ -265,8 +265,23 @@ def family_view(request: HttpRequest, family_id: int) -> HttpResponse:
     return _form(request, "accounts/citizen_family.html", {
         "family": data.family, "members": members, "condition": data.condition,
         "condition_rows": condition_rows, "assets": assets, "address": _address(data.family.village_code),
-        "desil": _citizen_desil_view(request),
+        "desil": _citizen_desil_view(request), **_own_programs(request, data.family.pk),
     })
+
+
+def _own_programs(request: HttpRequest, family_id: int) -> dict[str, Any]:
+    """On the citizen's own family: program memberships, payments and pending submissions (usul/sanggah)."""
+    from dtsen.programs.selectors import own_family_programs
+    from dtsen.updates.selectors import my_submissions
+
+    try:
+        if citizen_own_family(actor=request.user).family.pk != family_id:
+            return {}
+        own = own_family_programs(actor=request.user)
+    except ApplicationError:
+        return {}
+    return {"memberships": own.memberships, "payments": own.payments,
+            "submissions": my_submissions(actor=request.user)[:10], "own_family": True}
 
 
 def _citizen_desil_view(request: HttpRequest) -> Any:

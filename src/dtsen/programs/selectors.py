@@ -509,3 +509,24 @@ def program_pages(*, actor: Actor) -> ProgramPages:
                         ratify=not scope_for(actor, PROGRAM_RATIFY).empty,
                         disburse=not scope_for(actor, PROGRAM_DISBURSE).empty,
                         run=not scope_for(actor, PROGRAM_RUN).empty)
+
+
+# --- the citizen's own family (Cek Bansos account page)
+
+
+@dataclass
+class OwnPrograms:
+    memberships: list[Any]
+    payments: list[Any]
+
+
+def own_family_programs(*, actor: Actor) -> OwnPrograms:
+    """The verified citizen's own family: its program memberships and its payment history (newest first).
+    Only for the family the citizen belongs to (citizen_own_family checks the account)."""
+    from dtsen.accounts.citizen_selectors import citizen_own_family
+
+    own = citizen_own_family(actor=actor)
+    memberships = list(Membership.objects.filter(family=own.family).order_by("program"))
+    payments = list(Disbursement.objects.filter(family=own.family).select_related("decree")
+                    .order_by("-tahap", "decree__program", "pk")[:40])
+    return OwnPrograms(memberships=memberships, payments=payments)
