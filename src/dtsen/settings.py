@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "dtsen.ranking",
     "dtsen.updates",
     "dtsen.programs",
+    "dtsen.transparency",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("usulan/", include("dtsen.updates.urls")),
     path("program/", include("dtsen.programs.urls")),
     path("pemberdayaan/", include("dtsen.programs.empower_views")),
+    path("transparansi/", include("dtsen.transparency.urls")),
     path("dokumen/", include("dtsen.documents.urls")),
     path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),
