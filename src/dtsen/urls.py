@@ -17,6 +17,7 @@ urlpatterns = [
     path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>(?s:.*))$", api_not_found, name="api_not_found"),
+    path("", include("dtsen.core.public_urls")),
     path("", include("dtsen.registry.urls")),
     path("", include("dtsen.core.urls")),
 ]
