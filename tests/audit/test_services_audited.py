@@ -20,7 +20,6 @@ NOT_WRITES = {
     "accounts/auth_services.py:two_factor_parse_token": "parses a typed code",
     "accounts/auth_services.py:two_factor_new_key": "makes a random key, stores nothing",
     "registry/services.py:snapshot": "builds the before/after picture for audit records",
-    "updates/services.py:user_of": "returns the acting user as a model author",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
@@ -65,3 +66,8 @@ def require_scope(actor: Actor, permission: str) -> Scope:
             "Anda tidak berwenang melakukan tindakan ini.", "You are not allowed to do this."
         )
     return scope
+
+
+def author_of(actor: Actor) -> Any:
+    """The acting user as the row a write stores as its author (None for an anonymous or system-less call)."""
+    return actor if getattr(actor, "is_authenticated", False) else None

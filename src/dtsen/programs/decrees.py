@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from dtsen.accounts.permissions import PROGRAM_DISBURSE, PROGRAM_RATIFY
-from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import Conflict, PermissionDenied, ValidationFailed
 from dtsen.programs.models import (
@@ -92,11 +92,6 @@ def _bad(field: str, message_id: str, message_en: str, **extra: Any) -> Validati
 def _stale() -> Conflict:
     return Conflict("Data ini baru saja diubah oleh pengguna lain; muat ulang halaman dan periksa kembali.",
                     "This item was just changed by someone else; reload the page and check again.", code="stale")
-
-
-def _author(actor: Actor) -> Any:
-    """The acting user as the row to store as author (None for an anonymous or system caller)."""
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _label(choices: type[models.TextChoices], value: str) -> str:
@@ -187,7 +182,7 @@ def decree_create(
     try:
         with transaction.atomic():
             decree = Decree.objects.create(run=locked, program=program, region_code=region_code,
-                                           decree_number=number, decree_date=decree_date, ratified_by=_author(actor),
+                                           decree_number=number, decree_date=decree_date, ratified_by=author_of(actor),
                                            document=document)
     except IntegrityError:
         raise Conflict("SK dengan nomor atau wilayah ini baru saja dibuat oleh pengguna lain.",
@@ -205,7 +200,7 @@ def decree_create(
             for d in batch:
                 d.pk = ids[d.result_id]
         DisbursementEvent.objects.bulk_create(
-            DisbursementEvent(disbursement_id=d.pk, from_status="", to_status=P.DECIDED, actor=_author(actor), at=now,
+            DisbursementEvent(disbursement_id=d.pk, from_status="", to_status=P.DECIDED, actor=author_of(actor), at=now,
                               note=f"SK {number}") for d in batch)
         batch.clear()
 
@@ -269,7 +264,7 @@ def membership_apply_decree(*, actor: Actor, decree: Decree) -> dict[str, int]:
     _move(again, status=M.ACTIVE, reason="", decree=decree)
     for m in again:
         events.append(MembershipEvent(membership_id=m.pk, from_status=m.status, to_status=M.ACTIVE,
-                                      note=f"SK {decree.decree_number}", decree=decree, actor=_author(actor), at=now))
+                                      note=f"SK {decree.decree_number}", decree=decree, actor=author_of(actor), at=now))
     counts["reactivated"] = len(again)
 
     new_ids = sorted(set(Disbursement.objects.filter(decree=decree).values_list("family_id", flat=True)) - have)
@@ -287,7 +282,7 @@ def membership_apply_decree(*, actor: Actor, decree: Decree) -> dict[str, int]:
             for m in chunk:
                 m.pk = ids[m.family_id]
         events.extend(MembershipEvent(membership_id=m.pk, from_status="", to_status=M.ACTIVE,
-                                      note=f"SK {decree.decree_number}", decree=decree, actor=_author(actor), at=now)
+                                      note=f"SK {decree.decree_number}", decree=decree, actor=author_of(actor), at=now)
                       for m in chunk)
     counts["created"] = len(new_ids)
 
@@ -312,7 +307,7 @@ def membership_apply_decree(*, actor: Actor, decree: Decree) -> dict[str, int]:
         _move(members, status=ex.status, reason=ex.reason, decree=decree)
         events.extend(MembershipEvent(membership_id=m.pk, from_status=m.status, to_status=ex.status,
                                       reason=ex.reason, note=(ex.note or f"SK {decree.decree_number}")[:300],
-                                      decree=decree, actor=_author(actor), at=now) for m in members)
+                                      decree=decree, actor=author_of(actor), at=now) for m in members)
         counts["ended"] += len(members)
     MembershipEvent.objects.bulk_create(events, batch_size=BATCH)
     audit_record(actor=actor, action="membership_apply_decree", object_type="decree", object_id=decree.pk,
@@ -390,7 +385,7 @@ def disbursement_set_status(
     if updated != 1:
         raise _stale()
     DisbursementEvent.objects.create(disbursement_id=disbursement.pk, from_status=disbursement.status,
-                                     to_status=status, note=note, actor=_author(actor), at=now)
+                                     to_status=status, note=note, actor=author_of(actor), at=now)
     audit_record(actor=actor, action=f"disbursement_{status}", object_type="disbursement", object_id=disbursement.pk,
                  before={"status": disbursement.status, "version": disbursement.version},
                  after={"status": status, "version": disbursement.version + 1, "channel": channel or None},
@@ -484,7 +479,7 @@ def disbursement_import(*, actor: Actor, decree: Decree, rows: Iterable[Mapping[
                 raise _stale()
     DisbursementEvent.objects.bulk_create(
         (DisbursementEvent(disbursement_id=d.pk, from_status=d.status, to_status=status, note=note,
-                           actor=_author(actor), at=now) for d, status, note, _channel in moves), batch_size=BATCH)
+                           actor=author_of(actor), at=now) for d, status, note, _channel in moves), batch_size=BATCH)
     by_status: dict[str, int] = defaultdict(int)
     for _d, status, _note, _channel in moves:
         by_status[status] += 1

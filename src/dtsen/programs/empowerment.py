@@ -19,13 +19,12 @@ from django.utils import timezone
 
 from dtsen.accounts.models import Role, RoleAssignment
 from dtsen.accounts.permissions import EMPOWER_RECORD, MATRIX
-from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dtsen.programs.models import ActivityKind, ActivityOutcome, EmpowermentActivity, PpksCategory, PpksRecord
 from dtsen.registry import choices as c
 from dtsen.registry.models import Family, Person
-from dtsen.updates.services import user_of
 
 # The social pillars (dtsen-domain.md §7 "Other social pillars"), in the order a user's roles are read.
 PILLARS = (Role.KARANG_TARUNA, Role.PENDAMPING_PKH, Role.TKSK, Role.PSM, Role.TAGANA)
@@ -79,7 +78,8 @@ def actor_pillar(actor: Actor, village_code: str) -> str:
     """The social pillar the actor records for in this village: their pillar role (or Dinsos role) whose
     region covers the village and that may record empowerment; PermissionDenied when there is none."""
     _covered(actor, village_code)
-    roles = RoleAssignment.objects.filter(user_id=user_of(actor).pk, active=True).values_list("role", "region_code")
+    roles = RoleAssignment.objects.filter(user_id=getattr(actor, "pk", 0) or 0, active=True).values_list(
+        "role", "region_code")
     held = {role for role, region in roles
             if EMPOWER_RECORD in MATRIX.get(role, frozenset())
             and (not region or village_code == region or village_code.startswith(region + "."))}
@@ -117,7 +117,7 @@ def ppks_record_add(*, actor: Actor, person: Person, category: str, source: str,
         raise Conflict("Kategori PPKS ini sudah tercatat dan masih berlaku untuk orang ini.",
                        "This PPKS category is already recorded and open for this person.", code="ppks_open")
     record = PpksRecord.objects.create(person=person, category=category, source=src, observed_on=day, note=text,
-                                       recorded_by=user_of(actor))
+                                       recorded_by=author_of(actor))
     audit_record(actor=actor, action="ppks_record_add", object_type="ppks_record", object_id=record.pk,
                  after={"person_id": person.pk, "category": category, "source": src, "observed_on": day,
                         "note": text}, reason=text, person_ids=[person.pk])
@@ -166,7 +166,7 @@ def empowerment_add(*, actor: Actor, family: Family, kind: str, started_on: dt.d
     if family.status != c.RecordStatus.ACTIVE:
         raise _bad("family", "Keluarga ini tidak aktif lagi di registri.", "This family is no longer active.")
     activity = EmpowermentActivity.objects.create(family=family, village_code=family.village_code, pillar=pillar,
-                                                  kind=kind, started_on=day, notes=text, recorded_by=user_of(actor))
+                                                  kind=kind, started_on=day, notes=text, recorded_by=author_of(actor))
     audit_record(actor=actor, action="empowerment_add", object_type="empowerment_activity", object_id=activity.pk,
                  after={"family_id": family.pk, "village_code": family.village_code, "pillar": pillar, "kind": kind,
                         "started_on": day, "notes": text})

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dtsen.accounts.permissions import PROGRAM_DISBURSE
-from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from dtsen.programs.models import (
@@ -34,7 +34,6 @@ from dtsen.programs.models import (
     Reason,
     RunStatus,
 )
-from dtsen.updates.services import user_of
 
 M = MembershipStatus
 NOTE_MAX = 300
@@ -104,7 +103,7 @@ def _move(*, actor: Actor, row: Membership, to: str, reason: str, note: str, act
         raise Conflict("Kepesertaan ini baru saja diubah orang lain.", "Someone else just changed this membership.",
                        code="stale")
     MembershipEvent.objects.create(membership=row, from_status=row.status, to_status=to, reason=reason, note=note,
-                                   actor=user_of(actor) if actor.is_authenticated else None, at=timezone.now())
+                                   actor=author_of(actor), at=timezone.now())
     row.refresh_from_db()
     audit_record(actor=actor, action=action, object_type="membership", object_id=row.pk, before=before,
                  after={"family_id": row.family_id, "program": row.program, "status": row.status,

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtsen.accounts.permissions import PROGRAM_RUN
-from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from dtsen.programs.engine import RESULT_COLUMNS, eligibility_compute
@@ -37,7 +37,6 @@ from dtsen.ranking.engine.transfer import copy_in
 from dtsen.ranking.models import RankingRun
 from dtsen.ranking.models import RunStatus as RankingStatus
 from dtsen.ranking.snapshot import freeze_instant
-from dtsen.updates.services import user_of
 
 _PERIOD = re.compile(r"(\d{4})-T([1-4])")
 DB_COLUMNS = ("run_id", "program", "family_id", "person_id", "region_code", "village_code", "desil", "percentile",
@@ -79,7 +78,7 @@ def rule_edition_add(*, actor: Actor, text: str, valid_from: dt.date, reason: st
         raise ValidationFailed("Kode edisi aturan kosong atau sudah dipakai.",
                                "The edition code is empty or already used.", field="edition")
     row = RuleEdition.objects.create(code=rules.edition, valid_from=valid_from, legal_basis=rules.legal_basis[:300],
-                                     text=rules.text, sha256=rules.sha256, created_by=user_of(actor))
+                                     text=rules.text, sha256=rules.sha256, created_by=author_of(actor))
     audit_record(actor=actor, action="rule_edition_add", object_type="rule_edition", object_id=row.pk,
                  after={"code": row.code, "valid_from": valid_from.isoformat(), "sha256": row.sha256}, reason=reason)
     return row
@@ -141,7 +140,7 @@ def eligibility_run(
     with transaction.atomic():
         run = EligibilityRun.objects.create(
             period=period, as_of=as_of, ranking_run=ranking, edition=used.edition, rules_text=used.text,
-            rules_sha256=used.sha256, simulation=simulation, engine=engine, created_by=user_of(actor),
+            rules_sha256=used.sha256, simulation=simulation, engine=engine, created_by=author_of(actor),
         )
         audit_record(actor=actor, action="eligibility_run_start", object_type="eligibility_run", object_id=run.pk,
                      after={"period": period, "as_of": as_of.isoformat(), "ranking_run": ranking.pk,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dtsen.accounts.permissions import REGISTRY_CHANGE
-from dtsen.accounts.selectors import Actor, require_scope
+from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.registry import choices as c
@@ -134,10 +134,6 @@ def _save_version(
     obj.save(update_fields=update_fields)
     _audit(action, actor=actor, obj=obj, before=before, reason=reason, channel=channel, persons=persons)
 
-
-def _user(actor: Actor) -> Any:
-    """The user row to store as author (None for an anonymous or system-less call)."""
-    return actor if actor.is_authenticated else None
 
 
 def _invalid(field_name: str, message_id: str, message_en: str) -> ValidationFailed:
@@ -268,7 +264,7 @@ def _event(
         other_family=other_family,
         event_date=event_date,
         channel=channel,
-        actor=_user(actor),
+        actor=author_of(actor),
         reason=reason,
         data=data or {},
     )
@@ -837,7 +833,7 @@ def condition_record(*, actor: Actor, family: Family, channel: str, data: Condit
         observed_on=data.observed_on,
         channel=channel,
         officer=data.officer,
-        recorded_by=_user(actor),
+        recorded_by=author_of(actor),
         evidence=list(data.evidence),
         source_ref=data.source_ref,
         tenure=data.tenure,

@@ -25,7 +25,7 @@ from dtsen.accounts.permissions import (
     USULAN_RATIFY,
     VISIT_DO,
 )
-from dtsen.accounts.selectors import Actor, scope_for
+from dtsen.accounts.selectors import Actor, author_of, scope_for
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import Conflict, PermissionDenied, ValidationFailed
 from dtsen.updates.models import (
@@ -197,7 +197,7 @@ def advance(
         object_id=obj.pk,
         from_status=obj.status,
         to_status=to,
-        actor=_author(actor),
+        actor=author_of(actor),
         role=rule.permission,
         reason=reason,
         evidence=_jsonable(evidence),
@@ -224,7 +224,7 @@ def record_initial(obj: Any, *, actor: Actor, reason: str = "", evidence: dict[s
         object_id=obj.pk,
         from_status="",
         to_status=obj.status,
-        actor=_author(actor),
+        actor=author_of(actor),
         reason=reason,
         evidence=_jsonable(evidence or {}),
         at=obj.status_changed_at if hasattr(obj, "status_changed_at") else timezone.now(),
@@ -238,10 +238,6 @@ def record_initial(obj: Any, *, actor: Actor, reason: str = "", evidence: dict[s
         reason=reason,
         person_ids=[obj.person_id] if getattr(obj, "person_id", None) else None,
     )
-
-
-def _author(actor: Actor) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _plain(value: Any) -> Any:

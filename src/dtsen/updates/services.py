@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dtsen.accounts.permissions import USULAN_CHECK, USULAN_DRAFT, USULAN_RATIFY
-from dtsen.accounts.selectors import Actor, require_scope, scope_for
+from dtsen.accounts.selectors import Actor, author_of, require_scope, scope_for
 from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import Document, DocumentKind
@@ -48,11 +48,6 @@ def new_reference(prefix: str, model: Any, today: dt.date) -> str:
         if not model.objects.filter(reference=code).exists():
             return code
     raise RuntimeError("could not allocate a reference number")
-
-
-def user_of(actor: Actor) -> Any:
-    """The acting user as the row to store as author (the models' FKs want a concrete user)."""
-    return actor
 
 
 def _bad(field: str, message_id: str, message_en: str, **extra: Any) -> ValidationFailed:
@@ -128,7 +123,7 @@ def usulan_create(
     now = timezone.now()
     usulan = Usulan(
         kind=kind, village_code=village_code, family=family, person=person, payload=clean, summary=summary,
-        created_by=user_of(actor), status=U.DRAFT, status_changed_at=now,
+        created_by=author_of(actor), status=U.DRAFT, status_changed_at=now,
         reference=new_reference("USL", Usulan, timezone.localdate()),
     )
     try:
@@ -226,7 +221,7 @@ def musdes_record(
                               reason=f"{kind} {village_code} {held_on}")
     meeting = Musdes.objects.create(village_code=village_code, kind=kind, held_on=held_on,
                                     signed_by=signed_by.strip()[:120], minutes=document,
-                                    recorded_by=user_of(actor))
+                                    recorded_by=author_of(actor))
     audit_record(actor=actor, action="musdes_record", object_type="musdes", object_id=meeting.pk,
                  after={"village_code": village_code, "kind": kind, "held_on": held_on.isoformat(),
                         "minutes": str(document.pk), "decisions": {str(k): v[0] for k, v in decisions.items()}})
@@ -283,7 +278,7 @@ def visit_create(*, actor: Actor, worker: Any, due_on: dt.date, village_code: st
     if due_on > timezone.localdate() + dt.timedelta(days=90):
         raise _bad("due_on", "Batas waktu kunjungan paling lama 90 hari.", "The due date can be at most 90 days ahead.")
     visit = Visit.objects.create(
-        village_code=village_code, family=family, assigned_to=worker, assigned_by=user_of(actor),
+        village_code=village_code, family=family, assigned_to=worker, assigned_by=author_of(actor),
         assigned_at=timezone.now(), due_on=due_on, instructions=instructions[:300], **target,
     )
     audit_record(actor=actor, action="visit_assign", object_type="kunjungan", object_id=visit.pk,
@@ -394,7 +389,7 @@ def penetapan_create(
         document = document_store(actor=actor, uploaded_file=decree, kind=DocumentKind.LETTER,
                                   keep_evidence_exif=False, reason=f"SK penetapan {number}")
     batch = Penetapan.objects.create(region_code=region_code, decree_number=number, decree_date=decree_date,
-                                     ratified_by=user_of(actor), decree=document)
+                                     ratified_by=author_of(actor), decree=document)
     audit_record(actor=actor, action="penetapan_create", object_type="penetapan", object_id=batch.pk,
                  after={"region_code": region_code, "decree_number": number, "decree_date": decree_date.isoformat(),
                         "usulan": ids})

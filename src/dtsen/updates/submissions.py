@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from dtsen.accounts.citizen_selectors import citizen_own_family
 from dtsen.accounts.permissions import USULAN_CHECK
-from dtsen.accounts.selectors import Actor
+from dtsen.accounts.selectors import Actor, author_of
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import DocumentKind
 from dtsen.documents.services import Upload, document_store
@@ -47,7 +47,7 @@ from dtsen.updates.models import (
     VisitStatus,
 )
 from dtsen.updates.payloads import payload_clean
-from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, user_of, visit_create
+from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, visit_create
 
 S = SubmissionStatus
 OPEN = (S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED)
@@ -374,7 +374,7 @@ def submission_accept(*, actor: Actor, submission: Submission, note: str = "", e
         usulan = Usulan.objects.create(
             reference=new_reference("USL", Usulan, timezone.localdate()), kind=kind, origin=Origin.CITIZEN,
             status=machine.USULAN_FROM_CITIZEN, village_code=sub.village_code, family=family, person=person,
-            payload=clean, summary=summary, submission=sub, created_by=user_of(actor), status_changed_at=now,
+            payload=clean, summary=summary, submission=sub, created_by=author_of(actor), status_changed_at=now,
             submitted_to_dinsos_at=now,
         )
         usulan.documents.add(*sub.documents.all())

@@ -25,12 +25,11 @@ from dtsen.accounts.selectors import Actor
 from dtsen.core.errors import NotFound, ValidationFailed
 from dtsen.documents.models import Document, DocumentKind
 from dtsen.documents.services import Upload, document_store
-from dtsen.regions.errors import RegionNotFound
-from dtsen.regions.selectors import region_get
 from dtsen.registry.models import Dwelling
 from dtsen.registry.services import ConditionData, condition_check
 from dtsen.updates import machine
 from dtsen.updates.models import Program, Visit, VisitFlag, VisitOutcome, VisitStatus
+from dtsen.updates.services import region_or_none
 
 PHOTO_KINDS = (DocumentKind.HOUSE_FRONT, DocumentKind.HOUSE_INSIDE, DocumentKind.KK)
 MAX_PHOTOS = 8
@@ -93,10 +92,7 @@ def reference_position(visit: Visit) -> tuple[float, float] | None:
 
 
 def village_radius_km(village_code: str) -> float:
-    try:
-        region = region_get(village_code)
-    except RegionNotFound:
-        return DEFAULT_RADIUS_KM
+    region = region_or_none(village_code)
     area = getattr(region, "area_km2", None)
     if area:
         return math.sqrt(float(area) / math.pi) + MARGIN_KM
