@@ -70,6 +70,10 @@ INSTALLED_APPS = [
     "dtsen.updates",
     "dtsen.programs",
     "dtsen.transparency",
+    "dtsen.dashboards",
+    "dtsen.dci",
+    "dtsen.fieldforms",
+    "dtsen.exchange",
 ]
 
 MIDDLEWARE = [

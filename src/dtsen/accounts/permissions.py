@@ -20,24 +20,25 @@ PROGRAM_RATIFY = "program.ratify"  # ratify a program's beneficiary list (peneta
 PROGRAM_DISBURSE = "program.disburse"  # record disbursement status, memberships, graduation (Dinsos)
 PROGRAM_VIEW = "program.view"  # see eligibility results, decrees, BNBA lists and disbursement of a region
 EMPOWER_RECORD = "empower.record"  # record PPKS categories and empowerment activities of families in scope
+DASHBOARD_VIEW = "dashboard.view"  # see the aggregate dashboards (desil, programs, queues, data quality) of a region
 
-_FIELD = {REGISTRY_VIEW, VISIT_DO, PROGRAM_VIEW, EMPOWER_RECORD}
+_FIELD = {REGISTRY_VIEW, VISIT_DO, PROGRAM_VIEW, EMPOWER_RECORD, DASHBOARD_VIEW}
 MATRIX: dict[str, frozenset[str]] = {
-    Role.OPERATOR_DESA: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, USULAN_DRAFT}),
+    Role.OPERATOR_DESA: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, REGISTRY_CHANGE, USULAN_DRAFT}),
     Role.PENDAMPING_PKH: frozenset(_FIELD),
     Role.TKSK: frozenset(_FIELD),
     Role.PSM: frozenset(_FIELD),
     Role.TAGANA: frozenset(_FIELD),
     Role.KARANG_TARUNA: frozenset(_FIELD),
-    Role.DINSOS_VERIFIER: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK, PROGRAM_VIEW,
-                                      PROGRAM_DISBURSE, EMPOWER_RECORD}),
-    Role.DINSOS_SUPERVISOR: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK, PROGRAM_VIEW,
-                                        PROGRAM_DISBURSE, EMPOWER_RECORD}),
-    Role.RATIFIER: frozenset({REGISTRY_VIEW, USULAN_RATIFY, PROGRAM_VIEW, PROGRAM_RATIFY}),
-    Role.PROVINCIAL_VIEWER: frozenset({REGISTRY_VIEW, PROGRAM_VIEW}),
-    Role.PUSDATIN: frozenset({REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN, USULAN_CUTOFF, PROGRAM_RUN,
-                             PROGRAM_VIEW, PROGRAM_RATIFY}),
-    Role.BPS_ANALYST: frozenset({REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN, PROGRAM_RUN, PROGRAM_VIEW}),
-    Role.AUDITOR: frozenset({REGISTRY_VIEW, AUDIT_VIEW}),
+    Role.DINSOS_VERIFIER: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK,
+                                      PROGRAM_VIEW, PROGRAM_DISBURSE, EMPOWER_RECORD}),
+    Role.DINSOS_SUPERVISOR: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, REGISTRY_CHANGE, CITIZEN_REVIEW, USULAN_CHECK,
+                                        PROGRAM_VIEW, PROGRAM_DISBURSE, EMPOWER_RECORD}),
+    Role.RATIFIER: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, USULAN_RATIFY, PROGRAM_VIEW, PROGRAM_RATIFY}),
+    Role.PROVINCIAL_VIEWER: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, PROGRAM_VIEW}),
+    Role.PUSDATIN: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, REGISTRY_CHANGE, REGISTRY_BULK, RANKING_RUN, USULAN_CUTOFF,
+                             PROGRAM_RUN, PROGRAM_VIEW, PROGRAM_RATIFY}),
+    Role.BPS_ANALYST: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, REGISTRY_BULK, RANKING_RUN, PROGRAM_RUN, PROGRAM_VIEW}),
+    Role.AUDITOR: frozenset({DASHBOARD_VIEW, REGISTRY_VIEW, AUDIT_VIEW}),
     Role.SYSTEM_CLIENT: frozenset(),
 }
