@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from dtsen.accounts.auth_selectors import permissions_of
 from dtsen.accounts.permissions import (
     AUDIT_VIEW,
+    DASHBOARD_VIEW,
     PROGRAM_DISBURSE,
     PROGRAM_RATIFY,
     PROGRAM_RUN,
@@ -28,6 +29,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     perms = permissions_of(user)  # the permissions held somewhere; each page checks the region itself
     return {
         "can_audit": AUDIT_VIEW in perms,
+        "can_dashboard": DASHBOARD_VIEW in perms,
         "can_visit": VISIT_DO in perms,
         "can_usulan": bool(perms & {REGISTRY_VIEW, USULAN_DRAFT, USULAN_CHECK, USULAN_RATIFY, VISIT_DO}),
         "can_program": bool(perms & {PROGRAM_VIEW, PROGRAM_RUN, PROGRAM_RATIFY, PROGRAM_DISBURSE}),
