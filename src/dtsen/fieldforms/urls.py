@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dtsen.fieldforms import views
 
 app_name = "fieldforms"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.import_view, name="import"),
+    path("formulir.xlsx", views.form_view, name="form"),
+]

@@ -17,40 +17,33 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dtsen.audit.context import request_audit
 from dtsen.core.errors import ApplicationError, NotFound, ValidationFailed
-from dtsen.documents.models import DocumentKind
 from dtsen.regions.selectors import region_ancestors
 from dtsen.registry import choices as c
 from dtsen.updates import selectors
-from dtsen.updates.models import Program, Visit, VisitFlag, VisitOutcome, VisitStatus
-from dtsen.updates.visits import visit_submit
+from dtsen.updates import visit_questions as vq
+from dtsen.updates.models import Visit, VisitFlag, VisitOutcome, VisitStatus
+from dtsen.updates.visits import task_code, visit_submit
 
 STAFF_CHANNEL = c.Channel.WEB
+# The questions come from the one definition the ODK XLSForm is built from too (visit_questions.py).
 PHOTO_INPUTS: list[tuple[str, str, Any]] = [
     # (form field, document kind, label)
-    ("photo_house_front", DocumentKind.HOUSE_FRONT, gettext_lazy("Front of the house")),
-    ("photo_house_inside", DocumentKind.HOUSE_INSIDE, gettext_lazy("Inside the house")),
-    ("photo_kk", DocumentKind.KK, gettext_lazy("Family card (KK)")),
+    (q.name, q.photo_kind, q.label) for q in vq.photo_questions()
 ]
-CONDITION_SELECTS: list[tuple[str, Any, type[Any]]] = [
-    ("tenure", gettext_lazy("Housing tenure"), c.HousingTenure),
-    ("floor_material", gettext_lazy("Floor"), c.FloorMaterial),
-    ("wall_material", gettext_lazy("Walls"), c.WallMaterial),
-    ("roof_material", gettext_lazy("Roof"), c.RoofMaterial),
-    ("toilet", gettext_lazy("Toilet"), c.Toilet),
-    ("drinking_water", gettext_lazy("Drinking water"), c.DrinkingWater),
-    ("lighting", gettext_lazy("Lighting"), c.Lighting),
-    ("cooking_fuel", gettext_lazy("Cooking fuel"), c.CookingFuel),
+CONDITION_SELECTS: list[tuple[str, Any, Any]] = [
+    (q.name, q.label, q.choice_list()) for q in vq.condition_selects()
 ]
-POWER_VA = (450, 900, 1300, 2200, 3500, 4400, 5500, 6600)
-CONDITION_TEXT = ("floor_area_m2", "power_va", "received_credit")
-INTERVIEW_TEXT = ("income_monthly", "occupation", "notes")
+POWER_VA = vq.POWER_VA
+CONDITION_TEXT = tuple(q.name for q in vq.questions(section="kondisi")
+                       if q.type != "select_multiple" and q not in vq.condition_selects())
+INTERVIEW_TEXT = tuple(q.name for q in vq.questions(section="wawancara") if q.type != "select_multiple")
 
 
 def _ctx(request: HttpRequest) -> Any:
@@ -67,7 +60,8 @@ def _region_names(village_code: str) -> str:
 
 def _asset_choices() -> list[tuple[str, str]]:
     english = (get_language() or "id").startswith("en")
-    return [(name, en if english else id_) for name, id_, en in c.ASSETS]
+    language = "en" if english else "id"
+    return [(value, vq.text_in(label, language)) for value, label in vq.BY_NAME["assets"].choice_list()]
 
 
 def _flag_labels(flags: list[str]) -> list[str]:
@@ -121,9 +115,10 @@ def _page(request: HttpRequest, visit: Visit, values: dict[str, Any] | None = No
         "section": "visits", "visit": visit, "subject": _subject(visit), "open": open_, "values": values,
         "error": error, "error_field": error.extra.get("field", "") if error else "",
         "overdue": visit.status == VisitStatus.ASSIGNED and visit.due_on < today, "today": today,
-        "outcomes": VisitOutcome.choices, "found": VisitOutcome.FOUND,
-        "programs": Program.choices, "selects": [
-            (name, label, choices.choices, values.get(name, "")) for name, label, choices in CONDITION_SELECTS
+        "outcomes": vq.BY_NAME["outcome"].choice_list(), "found": VisitOutcome.FOUND,
+        "programs": vq.BY_NAME["aid_received"].choice_list(), "q": vq.BY_NAME, "odk_code": task_code(visit),
+        "selects": [
+            (name, label, choices, values.get(name, "")) for name, label, choices in CONDITION_SELECTS
         ],
         "power_choices": POWER_VA, "asset_choices": _asset_choices(), "photo_inputs": PHOTO_INPUTS,
         "flags": _flag_labels(visit.flags), "photos": list(visit.photos.all()) if not open_ else [],

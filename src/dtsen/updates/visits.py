@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,42 @@ CONDITION_FIELDS = ("tenure", "floor_area_m2", "floor_material", "wall_material"
 
 def _bad(field: str, message_id: str, message_en: str) -> ValidationFailed:
     return ValidationFailed(message_id, message_en, field=field)
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return str((10 - total % 10) % 10)
+
+
+def task_code(visit: Visit) -> str:
+    """The task's code for a form filled outside dtsen (ODK Collect): its number and a Luhn check digit, so a
+    mistyped code is refused instead of landing on another task."""
+    return f"{visit.pk}{_luhn_digit(str(visit.pk))}"
+
+
+def task_id_from_code(code: str) -> int | None:
+    """The visit id of a task code, or None when the code is malformed or its check digit is wrong."""
+    text = "".join(str(code or "").split())
+    if not text.isdigit() or len(text) < 2 or len(text) > 19:
+        return None
+    number, check = text[:-1], text[-1]
+    if _luhn_digit(number) != check or int(number) == 0:
+        return None
+    return int(number)
+
+
+@dataclass(frozen=True)
+class PhotoFix:
+    """Where and when a form recorded a photo (an ODK geopoint beside the image question): the photo's evidence
+    when the image itself carries no GPS in EXIF. EXIF, when present, always wins."""
+
+    lat: Decimal
+    lon: Decimal
+    accuracy_m: Decimal | None = None
+    taken_at: dt.datetime | None = None
 
 
 def condition_from(raw: dict[str, Any], observed_on: dt.date) -> ConditionData:
@@ -140,8 +177,11 @@ def visit_submit(
     interview: dict[str, Any],
     condition: dict[str, Any] | None,
     photos: Iterable[tuple[str, Upload]],
+    photo_fixes: Sequence[PhotoFix | None] = (),
 ) -> Visit:
-    """The assigned worker records the visit. All or nothing: a refused photo leaves the task open."""
+    """The assigned worker records the visit. All or nothing: a refused photo leaves the task open.
+    `photo_fixes` (aligned with `photos`): the position a field form recorded for each photo, used only for a
+    photo without EXIF GPS."""
     visit = visit_locked(visit.pk)
     if visit.assigned_to_id != getattr(actor, "pk", None):
         raise NotFound("Tugas kunjungan tidak ditemukan.", "Visit task not found.")
@@ -167,12 +207,20 @@ def visit_submit(
     if outcome == VisitOutcome.FOUND and DocumentKind.HOUSE_FRONT not in {k for k, _ in uploads}:
         raise _bad("photos", "Foto depan rumah wajib diunggah.", "A photo of the front of the house is required.")
     stored: list[Document] = []
-    for kind, upload in uploads:
+    sources: list[str] = []
+    for index, (kind, upload) in enumerate(uploads):
         if kind not in PHOTO_KINDS:
             raise _bad("photos", "Jenis foto tidak dikenal.", "Unknown kind of photo.")
         # Not tied to the family row (the worker may not change the registry): readable through the visit.
         doc = document_store(actor=actor, uploaded_file=upload, kind=kind, keep_evidence_exif=True,
                              reason=f"Foto kunjungan verifikasi {visit.pk}")
+        fix = photo_fixes[index] if index < len(photo_fixes) else None
+        sources.append("exif")
+        if (doc.gps_lat is None or doc.gps_lon is None) and fix is not None:
+            doc.gps_lat, doc.gps_lon, doc.gps_accuracy_m = fix.lat, fix.lon, fix.accuracy_m
+            doc.taken_at = doc.taken_at or fix.taken_at
+            doc.save(update_fields=["gps_lat", "gps_lon", "gps_accuracy_m", "taken_at"])
+            sources[-1] = "form"
         if doc.gps_lat is None or doc.gps_lon is None:
             raise ValidationFailed(
                 "Foto tidak memuat lokasi GPS. Aktifkan lokasi pada kamera ponsel lalu ambil foto lagi.",
@@ -194,7 +242,8 @@ def visit_submit(
     first = stored[0]
     visit = machine.advance(
         visit, VisitStatus.DONE, actor=actor, reason=f"Hasil: {outcome}",
-        evidence={"photos": [d.pk for d in stored], "flags": flags},
+        evidence={"photos": [d.pk for d in stored], "flags": flags}
+        | ({"gps_source": sources} if photo_fixes else {}),
         fields={"outcome": outcome, "visited_on": visited_on, "interview": answers, "candidate_condition": candidate,
                 "gps_lat": first.gps_lat, "gps_lon": first.gps_lon, "flags": flags, "submitted_at": timezone.now(),
                 "distance_km": Decimal(f"{farthest:.2f}") if farthest is not None else None},
