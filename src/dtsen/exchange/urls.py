@@ -1,5 +1,6 @@
-from django.urls import path  # noqa: F401
+"""Staff page of bulk exchange (mounted at /pertukaran/): exports, schedules, reference imports (views.py)."""
+
+from dtsen.exchange import views
 
 app_name = "exchange"
-
-urlpatterns: list = []
+urlpatterns = [*views.urlpatterns]
