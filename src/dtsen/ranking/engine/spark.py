@@ -35,6 +35,14 @@ def spark_available() -> bool:
     return bool(shutil.which("java") or (java_home and Path(java_home, "bin", "java").exists()))
 
 
+def _splink_jar() -> str | None:
+    try:
+        from splink.internals.spark.jar_location import similarity_jar_location
+    except ImportError:
+        return None
+    return similarity_jar_location()
+
+
 def spark_session(*, app_name: str = "dtsen-ranking") -> Any:
     """The active Spark session, or a new one configured from the environment."""
     if not spark_available():
@@ -59,6 +67,10 @@ def spark_session(*, app_name: str = "dtsen-ranking") -> Any:
         builder = builder.config("spark.ui.enabled", "false")
     if not conf.contains("spark.ui.showConsoleProgress"):
         builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if not conf.contains("spark.jars"):
+        jar = _splink_jar()
+        if jar:  # string-similarity functions for person linkage (dtsen.linkage), shipped with Splink
+            builder = builder.config("spark.jars", jar)
     builder = builder.config("spark.sql.ansi.enabled", "true").config("spark.sql.session.timeZone", "UTC")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
