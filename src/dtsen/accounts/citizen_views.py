@@ -285,7 +285,9 @@ def _own_programs(request: HttpRequest, family_id: int) -> dict[str, Any]:
 
 
 def _citizen_desil_view(request: HttpRequest) -> Any:
-    """Desil, period and the reasons in the page language, for the citizen's own family."""
+    """Desil, period and the reasons in the page language, for the citizen's own family: the factors of the
+    ranking model that raise or lower this family's estimated spending per person (compared with the model's
+    average family, never with another family), in plain words, plus the same lines with numbers staff see."""
     from dtsen.ranking import pmt
 
     info = citizen_desil(actor=request.user)
@@ -293,10 +295,45 @@ def _citizen_desil_view(request: HttpRequest) -> Any:
         return None
     lang = "en" if (get_language() or "id").startswith("en") else "id"
     reasons: list[str] = []
+    raises: list[dict[str, str]] = []
+    lowers: list[dict[str, str]] = []
     if info.explanation is not None:
-        reasons = info.explanation.grouped(pmt.PmtModel.from_dict(info.run.model_artefact).spec).lines(lang, n=6)
+        grouped = info.explanation.grouped(pmt.PmtModel.from_dict(info.run.model_artefact).spec)
+        reasons = grouped.lines(lang, n=6)
+        raises, lowers = desil_factors(grouped.top(8), lang)
     return {"desil": info.desil, "provisional": info.provisional, "period": info.run.period, "reasons": reasons,
+            "raises": raises, "lowers": lowers,
             "not_rankable": [reason for reason, _ in info.not_rankable]}
+
+
+def _plain_number(value: Any) -> str:
+    """'3', '12,5' (Indonesian decimal comma; '12.5' in English)."""
+    number = float(value)
+    text = f"{number:.0f}" if number == int(number) else f"{number:.1f}"
+    return text if (get_language() or "id").startswith("en") else text.replace(".", ",")
+
+
+def desil_factors(contributions: list[Any], lang: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Split the largest contributions into those that raise and those that lower the estimate, each with
+    its label (and the family's value for a count or a size) and how strong its effect is, in words."""
+    strongest = max((abs(float(c.contribution)) for c in contributions), default=0.0)
+    raises: list[dict[str, str]] = []
+    lowers: list[dict[str, str]] = []
+    for contribution in contributions:
+        size = abs(float(contribution.contribution))
+        if strongest == 0 or size < 0.005:
+            continue  # no visible effect
+        if size >= strongest / 2:
+            strength = _("large effect")
+        elif size >= strongest / 5:
+            strength = _("moderate effect")
+        else:
+            strength = _("small effect")
+        label = contribution.label(lang)
+        value = "" if contribution.binary or contribution.value is None else _plain_number(contribution.value)
+        item = {"label": label, "value": value, "strength": strength}
+        (raises if float(contribution.contribution) > 0 else lowers).append(item)
+    return raises, lowers
 
 
 @_no_store
