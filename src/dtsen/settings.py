@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "dtsen.dci",
     "dtsen.fieldforms",
     "dtsen.exchange",
+    "dtsen.linkage",
+    "dtsen.api",
 ]
 
 MIDDLEWARE = [

@@ -66,11 +66,11 @@ def test_api_follows_the_matrix(client, role, family_a, family_b, superuser):
     assert ok.status_code == 200, (role, ok.content)
     assert client.get(f"/api/v1/families/{family_b.family_code}", **bearer(secret)).status_code == 404
     nik_b = nik_decrypt(family_b.head.nik_enc)
-    found = client.get("/api/v1/persons", {"nik": nik_b}, **bearer(secret))
+    found = client.get("/api/v1/persons", HTTP_X_NIK=nik_b, **bearer(secret))
     assert found.status_code == 200
     assert found.json() == {"count": 0, "results": []}  # a person outside the region does not exist for them
     nik_a = nik_decrypt(family_a.head.nik_enc)
-    own = client.get("/api/v1/persons", {"nik": nik_a}, **bearer(secret)).json()
+    own = client.get("/api/v1/persons", HTTP_X_NIK=nik_a, **bearer(secret)).json()
     assert own["count"] == 1
 
 

@@ -1,10 +1,12 @@
-"""API v1 for system clients (mounted at /api/v1/; schema at /api/v1/openapi.json).
+"""API v1 for system clients (mounted at /api/v1/; schema at /api/v1/openapi.json, copy in docs/openapi.json).
 
-Every endpoint reads through the registry selectors with the token's user as the actor, so a token sees
-exactly the regions of its user's roles: a family outside them is "not found". Every read of a family or
-person is audited (channel "api"). Every refusal has the same body, `ErrorOut`: `code`, `message_id`,
-`message_en` (401 no or bad token, 403 permission missing, 404 not found, 422 invalid input or an unknown
-query parameter, 429 rate limit), and every status an endpoint can answer is in the schema.
+Every endpoint reads through the apps' selectors and writes through their services with the token's user as the
+actor, so a token sees exactly the regions of its user's roles: a family outside them is "not found". Every read
+of a family or person is audited (channel "api"). Every refusal has the same body, `ErrorOut`: `code`,
+`message_id`, `message_en` (400 refused by a service rule, 401 no or bad token, 403 permission missing, 404 not
+found, 409 conflict (status changed, illegal transition), 422 invalid input or an unknown query parameter or a
+reused idempotency key, 429 rate limit), and every status an endpoint can answer is in the schema. The routers:
+registry.py, regions.py, ranking.py, programs.py, updates.py (usulan), visits.py; docs/api.md describes them.
 """
 
 from __future__ import annotations
@@ -12,29 +14,34 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Path, Query
+from ninja import NinjaAPI, Path
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from dtsen.accounts.permissions import REGISTRY_VIEW
 from dtsen.api.auth import TokenAuth
-from dtsen.api.schemas import ErrorOut, FamilyOut, MemberOut, PersonListOut, PersonOut
+from dtsen.api.programs import router as programs_router
+from dtsen.api.ranking import router as ranking_router
+from dtsen.api.regions import router as regions_router
+from dtsen.api.registry import router as registry_router
+from dtsen.api.schemas import ErrorOut, FamilyOut, MemberOut
 from dtsen.api.updates import router as usulan_router
+from dtsen.api.visits import router as visits_router
 from dtsen.audit.services import audit_read
 from dtsen.core.errors import ApplicationError, NotAuthenticated, NotFound, TooManyRequests
 from dtsen.registry.crypto import nik_decrypt, nik_mask
 from dtsen.registry.models import Person
-from dtsen.registry.selectors import family_get_by_code, family_members, person_find_by_nik
+from dtsen.registry.selectors import family_get_by_code, family_members
 
 FAMILY_CODE = r"^[A-Za-z0-9]{1,24}$"
-NIK = r"^[0-9]{16}$"
 REFUSALS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 api = NinjaAPI(
     title="DTSEN API",
     version="1",
     description=(
-        "Data Tunggal Sosial Ekonomi Nasional: read access for system clients. "
-        "Authenticate with `Authorization: Bearer <token>` (tokens are issued with `dtsen api_token`)."
+        "Data Tunggal Sosial Ekonomi Nasional: the API for system clients. "
+        "Authenticate with `Authorization: Bearer <token>` (tokens are issued with `dtsen api_token`); writes need "
+        "an `Idempotency-Key` header. Lists are paginated with `limit` (at most 500) and `offset`; see docs/api.md."
     ),
     urls_namespace="api-v1",
     docs_url=None,  # the interactive docs page needs inline script and a CDN, which the CSP forbids
@@ -164,41 +171,9 @@ def family_get(
     )
 
 
-@api.get(
-    "/persons",
-    response={200: PersonListOut, **REFUSALS},
-    auth=TokenAuth(REGISTRY_VIEW),
-    operation_id="person_find",
-    summary="Persons with this NIK (exact match through the blind index)",
-    description=(
-        "Needs the scope `registry.view`. Only persons in the regions of the token's user; "
-        "a NIK that cannot exist (unknown region, impossible date) matches nobody."
-    ),
-)
-def person_find(
-    request: HttpRequest, nik: str = Query(..., pattern=NIK, description="16-digit NIK")
-) -> PersonListOut:
-    _only_parameters(request, "nik")
-    actor = request.auth.user  # type: ignore[attr-defined]
-    persons = person_find_by_nik(actor=actor, nik=nik)
-    for person in persons:
-        audit_read(actor=actor, object_type="person", object_id=person.pk, person_ids=[person.pk])
-    results = [
-        PersonOut(
-            person_code=p.person_code,
-            name=p.name,
-            sex=p.sex,
-            birth_date=p.birth_date,
-            relationship=p.relationship,
-            nik_masked=_masked_nik(p),
-            status=p.status,
-            life_status=p.life_status,
-            family_code=p.family.family_code,
-            village_code=p.family.village_code,
-        )
-        for p in persons
-    ]
-    return PersonListOut(count=len(results), results=results)
-
-
 api.add_router("/usulan", usulan_router)  # the update channels (api/updates.py)
+api.add_router("/", registry_router)  # families, members, conditions, persons (api/registry.py)
+api.add_router("/", regions_router)  # api/regions.py
+api.add_router("/", ranking_router)  # api/ranking.py
+api.add_router("/", programs_router)  # api/programs.py
+api.add_router("/", visits_router)  # api/visits.py

@@ -18,9 +18,10 @@ MAX_HEADER = 512
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer dtsen_<prefix>_<secret>`, with `permission` among the token's scopes."""
+    """`Authorization: Bearer dtsen_<prefix>_<secret>`, with `permission` among the token's scopes (None: any
+    valid token, for public reference data such as regions)."""
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str | tuple[str, ...] | None) -> None:
         super().__init__()
         self.permission = permission
 
@@ -45,11 +46,20 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         api_token = api_token_authenticate(raw=token)
-        if self.permission not in api_token.scopes:
-            raise PermissionDenied(
-                f"Token ini tidak mencakup izin {self.permission}.",
-                f"This token does not carry the permission {self.permission}.",
-                code="scope_missing",
-            )
+        if self.permission is not None:
+            require_token_scope(api_token, self.permission)
         request.user = api_token.user
         return api_token
+
+
+def require_token_scope(api_token: ApiToken, permission: str | tuple[str, ...]) -> None:
+    """403 `scope_missing` unless the token carries `permission` (or one of them, for a tuple). The user's roles
+    are checked by the selectors and services on top: a scope never widens what the user may do."""
+    wanted = (permission,) if isinstance(permission, str) else permission
+    if not any(p in api_token.scopes for p in wanted):
+        permission = " / ".join(wanted)
+        raise PermissionDenied(
+            f"Token ini tidak mencakup izin {permission}.",
+            f"This token does not carry the permission {permission}.",
+            code="scope_missing",
+        )

@@ -4,6 +4,7 @@ show it."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 
@@ -61,3 +62,29 @@ class PersonOut(Schema):
 class PersonListOut(Schema):
     count: int
     results: list[PersonOut]
+
+
+# ------------------------------------------------------------------------------------------ pagination
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+MAX_OFFSET = 1_000_000
+REGION = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"
+FAMILY_CODE = r"^[A-Za-z0-9]{1,24}$"
+
+
+class PageOut(Schema):
+    """Every list: `limit` and `offset` as asked, `count` rows in this page, `next_offset` to ask for the next
+    page (null on the last one)."""
+
+    count: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page(rows: list[Any], limit: int, offset: int) -> tuple[list[Any], dict[str, Any]]:
+    """Cut `rows` (fetched with `limit + 1`) to the page and describe it (the fields of PageOut)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, {"count": len(rows), "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
