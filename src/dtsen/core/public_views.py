@@ -9,14 +9,16 @@ is submitted step by step with its "Next" button. The search itself is a POST, s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from dtsen.audit.services import audit_record
+from dtsen.audit.services import audit_public
 from dtsen.core.challenge import challenge_check, challenge_new
 from dtsen.core.errors import ValidationFailed
 from dtsen.core.ratelimits import public_limit
@@ -26,6 +28,7 @@ from dtsen.regions.models import Region, RegionLevel
 from dtsen.regions.selectors import region_children, region_get
 
 LEVELS = ("prov", "kab", "kec", "desa")
+REGION_CACHE_SECONDS = 300  # region lists are reference data; a new edition shows within this time
 
 
 @dataclass
@@ -51,6 +54,17 @@ def _labels() -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=4096)
+def _children_cached(parent: str, period: int) -> tuple[Region, ...]:
+    return tuple(region_children(parent))
+
+
+def _children(parent: str) -> tuple[Region, ...]:
+    """The options below `parent` (region_children), kept in the process for up to REGION_CACHE_SECONDS: every
+    search page shows four lists of them, so reading them each time was a good part of a search's cost."""
+    return _children_cached(parent, int(time.monotonic() // REGION_CACHE_SECONDS))
+
+
 def _selection(data: dict[str, str]) -> Selection:
     """The region choices so far; a choice that is not a child of the one above it (or unknown) is dropped,
     and so is everything below it."""
@@ -59,7 +73,7 @@ def _selection(data: dict[str, str]) -> Selection:
     parent = ""
     for key in LEVELS:
         try:
-            options = list(region_children(parent))
+            options = list(_children(parent))
         except RegionNotFound:
             break
         chosen = data.get(key, "").strip()
@@ -75,25 +89,27 @@ def _selection(data: dict[str, str]) -> Selection:
     return selection
 
 
-def _context(request: HttpRequest, data: dict[str, str], **extra: object) -> dict[str, object]:
-    return {"selection": _selection(data), "challenge": challenge_new(), "max_name": MAX_QUERY_LENGTH, **extra}
+def _context(selection: Selection, **extra: object) -> dict[str, object]:
+    return {"selection": selection, "challenge": challenge_new(), "max_name": MAX_QUERY_LENGTH, **extra}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @public_limit("10/m", group="public-search", methods=("POST",))
 def search(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "core/public_search.html", _context(request, request.GET.dict()))
+        return render(request, "core/public_search.html", _context(_selection(request.GET.dict())))
     data = request.POST.dict()
     name = data.get("name", "").strip()[:MAX_QUERY_LENGTH]
     village_code = data.get("desa", "").strip()
     error = None
     results: list[PublicRecipient] | None = None
-    village = None
-    try:
-        village = region_get(village_code) if village_code else None
-    except RegionNotFound:
-        village = None
+    selection = _selection(data)
+    village = selection.village
+    if village is None or village.code != village_code:
+        try:
+            village = region_get(village_code) if village_code else None
+        except RegionNotFound:
+            village = None
     if village is None or village.level != RegionLevel.VILLAGE:
         error = ValidationFailed("Pilih desa/kelurahan yang ada.", "Choose an existing village.",
                                  code="unknown_village")
@@ -105,7 +121,7 @@ def search(request: HttpRequest) -> HttpResponse:
                                  "The answer to the security question is wrong. Try again.", code="challenge")
     else:
         results = public_recipient_search(village_code=village.code, name=name)
-        audit_record(actor=None, action="public_search", object_type="region", object_id=village.code,
+        audit_public(action="public_search", object_type="region", object_id=village.code,
                      after={"query_length": len(name), "results": len(results)})
-    context = _context(request, data, name=name, results=results, error=error, searched_village=village)
+    context = _context(selection, name=name, results=results, error=error, searched_village=village)
     return render(request, "core/public_search.html", context, status=400 if error else 200)

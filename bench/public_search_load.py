@@ -1,0 +1,284 @@
+"""Benchmark: Cek Bansos (the public search) under load, against a 1M-family PostgreSQL registry.
+
+    .venv/bin/python bench/public_search_load.py [--rate 550] [--users 110] [--duration 60] [--warmup 15]
+        [--workers 4] [--threads 1] [--port 8765] [--db dtsen_bench_public] [--data-dir DIR] [--skip-setup]
+        [--json results.jsonl]
+
+1. Setup (bench/public_search_setup.py, idempotent: skipped steps cost seconds): 1M synthetic families
+   imported into PostgreSQL database `dtsen_bench_public`, one ranking run, recipients.
+2. Queries drawn from the registry (DTSEN_BENCH_QUERIES for the load tool): village codes with names of
+   recipients (half: the search must find them), of people who receive nothing, and names from another village
+   (mostly "not found"). Name prefixes as people type them: the first word cut to 3-8 letters, sometimes the
+   second word too.
+3. The production server setup: gunicorn (sync workers, `--workers` x `--threads`), DTSEN_DEBUG=0, Redis cache
+   (database 7 of the local Redis, emptied first: rate-limit counters), PostgreSQL with persistent connections,
+   whitenoise, secure cookies, DTSEN_TRUSTED_PROXY=127.0.0.1 (the load tool plays the reverse proxy: it sends
+   X-Forwarded-For with a different citizen address per search, and X-Forwarded-Proto: https). The rate limits
+   stay on and count every request.
+4. Load: locust (headless, FastHttpUser; bench/locust_public.py), `--users` users each at a fixed
+   `--rate / --users` searches per second (constant_throughput): a warm-up run (not counted), then the measured
+   run of `--duration` seconds. Each user GETs the page once (CSRF cookie + token, first challenge), then POSTs
+   searches, solving each challenge from the page it got back (tokens stay single-use on the server).
+   The load tool runs on the same 2 cores as the server, PostgreSQL and Redis: its CPU counts against the budget
+   (reported as `locust_cpu_s`, and the server's as `server_cpu_s`).
+5. Result: search requests/s, p50/p95/p99 (ms), errors (every failed request, GET or POST, and every
+   response that did not look right), the audit rows written for the searches (must equal the searches), the
+   load average. Exit status 1 when a target is missed: >= 500 req/s, p99 <= 100 ms, zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from public_search_setup import DEFAULT_DATA, DEFAULT_DB, bench_env, setup
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+REDIS_URL = "redis://127.0.0.1:6379/7"
+TARGET_RPS = 500.0
+TARGET_P99_MS = 100.0
+
+
+def _pg(db: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    import psycopg
+
+    with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{db}", autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _prefix(name: str, rng: random.Random) -> str:
+    words = name.split()
+    first = words[0][: rng.randint(3, 8)]
+    if len(words) > 1 and rng.random() < 0.3:
+        first = f"{first} {words[1][: rng.randint(3, 6)]}"
+    return first if rng.random() < 0.7 else first.lower()
+
+
+PEOPLE = """
+SELECT f.village_code, p.name, EXISTS (SELECT 1 FROM programs_membership m
+                                       WHERE m.family_id = f.id AND m.status = 'aktif') AS recipient
+FROM registry_person p TABLESAMPLE SYSTEM (1) REPEATABLE (%s)
+JOIN registry_family f ON f.id = p.family_id
+WHERE p.status = 'aktif' AND p.life_status = 'hidup' AND f.status = 'aktif'
+LIMIT 20000
+"""
+
+
+def draw_queries(db: str, n: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    rows = _pg(db, PEOPLE, (seed,))
+    hits = [(v, name) for v, name, rec in rows if rec and len(name.split()[0]) >= 3]
+    others = [(v, name) for v, name, rec in rows if not rec and len(name.split()[0]) >= 3]
+    villages = sorted({str(v) for v, _, _ in rows})
+    queries = []
+    for i in range(n):
+        share = i % 4
+        if share < 2:
+            village, name, kind = *rng.choice(hits), "hit"
+        elif share == 2:
+            village, name, kind = *rng.choice(others), "other"
+        else:
+            village, name, kind = rng.choice(villages), rng.choice(others)[1], "other"  # another village's name
+        parts = str(village).split(".")
+        typed = str(name) if kind == "hit" and rng.random() < 0.3 else _prefix(str(name), rng)
+        queries.append({"prov": parts[0], "kab": ".".join(parts[:2]), "kec": ".".join(parts[:3]),
+                        "desa": str(village), "name": typed, "kind": kind})
+    return queries
+
+
+def server_env(db: str, data_dir: Path) -> dict[str, str]:
+    env = bench_env(db, data_dir)
+    env.update({
+        "DTSEN_DEBUG": "0",
+        "DTSEN_REDIS_URL": REDIS_URL,
+        "DTSEN_TRUSTED_PROXY": "127.0.0.1",
+        "DTSEN_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DTSEN_LOG_LEVEL": "ERROR",
+    })
+    env.pop("DTSEN_INSECURE_COOKIES", None)
+    return env
+
+
+def start_server(env: dict[str, str], port: int, workers: int, threads: int, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [str(BIN / "gunicorn"), "dtsen.wsgi:application", "--bind", f"127.0.0.1:{port}",
+           "--workers", str(workers), "--threads", str(threads), "--backlog", "2048", "--keep-alive", "30",
+           "--preload", "--timeout", "120", "--error-logfile", str(log), "--log-level", "warning"]
+    if threads > 1:
+        cmd += ["--worker-class", "gthread"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        _wait_ready(proc, port, log)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/cek-bansos/",
+                                         headers={"X-Forwarded-Proto": "https"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({proc.returncode}); see {log}")
+    raise SystemExit(f"gunicorn did not answer in 120 s; see {log}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # the master stops its workers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children still running (psutil)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_locust(host: str, users: int, rate: float, seconds: int, *, prefix: Path, env: dict[str, str]) -> float:
+    """One headless locust run; its CPU seconds (from the child's rusage)."""
+    env = {**env, "DTSEN_BENCH_USER_RATE": str(rate / users)}
+    cmd = [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locust_public.py"), "--headless", "--host", host,
+           "--users", str(users), "--spawn-rate", str(max(users // 2, 1)), "--run-time", f"{seconds}s",
+           "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):  # 1: some requests failed (counted below)
+        raise SystemExit(f"locust failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1)
+
+
+def read_stats(prefix: Path) -> dict[str, dict[str, str]]:
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        return {row["Name"]: row for row in csv.DictReader(fh)}
+
+
+def failures(prefix: Path) -> list[dict[str, str]]:
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=550.0, help="target searches per second (all users)")
+    parser.add_argument("--users", type=int, default=110)
+    parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db", default=DEFAULT_DB)
+    parser.add_argument("--families", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--queries", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-setup", action="store_true")
+    parser.add_argument("--json", type=Path, help="append the result as one JSON line")
+    args = parser.parse_args()
+
+    os.environ.update(bench_env(args.db, args.data_dir))
+    if not args.skip_setup:
+        print("public_search_setup " + json.dumps(setup(args.families, args.db, args.data_dir, 1)), flush=True)
+    work = args.data_dir / "load"
+    work.mkdir(parents=True, exist_ok=True)
+    queries = work / "queries.json"
+    queries.write_text(json.dumps(draw_queries(args.db, args.queries, args.seed)))
+    env = server_env(args.db, args.data_dir)
+    env["DTSEN_BENCH_QUERIES"] = str(queries)
+
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()  # the bench's own Redis database: old rate-limit counters
+    audit_sql = "SELECT count(*) FROM audit_auditrecord WHERE action = 'public_search'"
+    server = start_server(env, args.port, args.workers, args.threads, work / "gunicorn.log")
+    host = f"http://127.0.0.1:{args.port}"
+    try:
+        if args.warmup:
+            run_locust(host, args.users, args.rate, args.warmup, prefix=work / "warmup", env=env)
+        audit_before = int(_pg(args.db, audit_sql)[0][0])  # type: ignore[call-overload]
+        load_before = [round(x, 2) for x in os.getloadavg()]
+        server_cpu0 = tree_cpu(server.pid)
+        locust_cpu = run_locust(host, args.users, args.rate, args.duration, prefix=work / "run", env=env)
+        server_cpu = round(tree_cpu(server.pid) - server_cpu0, 1)
+        load_after = [round(x, 2) for x in os.getloadavg()]
+        audit_rows = int(_pg(args.db, audit_sql)[0][0]) - audit_before  # type: ignore[call-overload]
+    finally:
+        stop_server(server)
+
+    stats = read_stats(work / "run")
+    search, total = stats["search"], stats["Aggregated"]
+    errors = int(total["Failure Count"])
+    result = {
+        "families": args.families,
+        "server": f"gunicorn {args.workers} workers x {args.threads} threads",
+        "users": args.users,
+        "target_rate": args.rate,
+        "duration_s": args.duration,
+        "searches": int(search["Request Count"]),
+        "rps": round(float(search["Requests/s"]), 1),
+        "p50_ms": float(search["50%"]),
+        "p95_ms": float(search["95%"]),
+        "p99_ms": float(search["99%"]),
+        "max_ms": round(float(search["Max Response Time"]), 1),
+        "errors": errors,
+        "audit_rows": audit_rows,
+        "server_cpu_s": server_cpu,
+        "locust_cpu_s": locust_cpu,
+        "load_average_before_after": [load_before, load_after],
+    }
+    ok = (result["rps"] >= TARGET_RPS and result["p99_ms"] <= TARGET_P99_MS and errors == 0
+          and audit_rows >= result["searches"])
+    for row in failures(work / "run")[:5]:
+        print(f"failure: {row.get('Method')} {row.get('Name')}: {row.get('Error')} x{row.get('Occurrences')}")
+    result["ok"] = ok
+    line = json.dumps(result)
+    print(f"public_search_load {line}")
+    if args.json:
+        with args.json.open("a") as fh:
+            fh.write(line + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
