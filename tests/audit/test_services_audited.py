@@ -20,6 +20,7 @@ NOT_WRITES = {
     "accounts/auth_services.py:two_factor_parse_token": "parses a typed code",
     "accounts/auth_services.py:two_factor_new_key": "makes a random key, stores nothing",
     "registry/services.py:snapshot": "builds the before/after picture for audit records",
+    "exchange/services.py:nik_option": "checks the personal-data option of an export; the export audits it",
 }
 
 

@@ -264,3 +264,25 @@ def test_every_request_is_audited_without_the_full_nik(client, registry, kulon_p
     refused = AuditRecord.objects.filter(action="dci.search").latest("seq")
     assert refused.after["outcome"] == "err.sender_id.invalid"
     assert refused.after["sender_id"] == "stranger"
+
+
+def test_a_partner_over_the_rate_limit_gets_429_and_nothing_is_searched(client, registry, kulon_progo, settings,
+                                                                        monkeypatch):
+    from types import SimpleNamespace
+
+    import django_ratelimit.core
+    from django.core.cache import cache
+
+    from dtsen.audit.models import AuditRecord
+
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1_900_000_000))
+    cache.clear()
+    settings.RATE_LIMITS = {"dci": "2/m"}
+    for _ in range(2):
+        assert post(client, SYNC_SEARCH, kulon_progo.envelope(id_search(nik(registry.temon.head)))).status_code == 200
+    before = AuditRecord.objects.count()
+    response = post(client, SYNC_SEARCH, kulon_progo.envelope(id_search(nik(registry.temon.head))))
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many requests" in response.json()["message"]
+    assert AuditRecord.objects.count() == before  # refused before the message was read

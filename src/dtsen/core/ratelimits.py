@@ -84,8 +84,12 @@ RULES: dict[str, tuple[Limit, ...]] = {
 }
 PUBLIC = Limit("public", "120/m", methods=ALL_METHODS)
 API = Limit("api", "300/m", methods=ALL_METHODS)
-# The API counts with `API` itself (its requests carry no session: every one is "anonymous").
-EXEMPT_NAMESPACES = frozenset({"api-v1"})
+# Partner systems of the DCI API sign every message and sync in bulk: a high limit per address (a partner's
+# gateway), to be set per deployment with RATE_LIMITS["dci"].
+DCI = Limit("dci", "60000/m", methods=ALL_METHODS)
+# The API and the DCI endpoints count with `API` / `DCI` themselves (their requests carry no session: every one
+# is "anonymous").
+EXEMPT_NAMESPACES = frozenset({"api-v1", "dci"})
 
 
 def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
