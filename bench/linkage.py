@@ -98,7 +98,7 @@ def scale(args: argparse.Namespace, work: Path) -> bool:
     seconds, peak = done - started, _peak_gb()
     print(f"{table.num_rows:,} persons: prepare {prepared - started:.1f} s, train {trained - prepared:.1f} s, "
           f"predict+cluster {done - trained:.1f} s, total {seconds:.1f} s, peak RSS {peak:.2f} GB, "
-          f"{result.pairs.num_rows:,} pairs >= {engine.REVIEW_THRESHOLD}, {clusters:,} clusters of 2+; "
+          f"{result.pairs.num_rows:,} pairs >= {engine.REVIEW_BITS} bits, {clusters:,} clusters of 2+; "
           f"candidate pairs {sum(result.pair_counts.values()):,}")
     return seconds <= 120 and peak <= 4
 

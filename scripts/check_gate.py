@@ -40,6 +40,7 @@ PERSONAL_MODELS = {
         "PpksRecord",
         "EmpowermentActivity",
     },
+    "dtsen.linkage.models": {"CandidatePair", "PairDecision", "Merge"},
 }
 INTERFACE_PATTERNS = (
     "views.py",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("dci/", include("dtsen.dci.urls")),
     path("odk/", include("dtsen.fieldforms.urls")),
     path("pertukaran/", include("dtsen.exchange.urls")),
+    path("duplikat/", include("dtsen.linkage.urls")),
     path("dokumen/", include("dtsen.documents.urls")),
     path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),

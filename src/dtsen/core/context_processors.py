@@ -30,6 +30,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "can_audit": AUDIT_VIEW in perms,
         "can_dashboard": DASHBOARD_VIEW in perms,
+        "can_dedup": USULAN_CHECK in perms,  # the review queue of likely duplicates (Dinsos)
         "can_visit": VISIT_DO in perms,
         "can_usulan": bool(perms & {REGISTRY_VIEW, USULAN_DRAFT, USULAN_CHECK, USULAN_RATIFY, VISIT_DO}),
         "can_program": bool(perms & {PROGRAM_VIEW, PROGRAM_RUN, PROGRAM_RATIFY, PROGRAM_DISBURSE}),

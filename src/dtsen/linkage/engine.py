@@ -26,6 +26,9 @@ from dtsen.linkage import model as m
 
 ENGINES = ("duckdb", "spark")
 DEFAULT_MAX_PAIRS = 50_000_000  # per step; about 40 pairs a person at 1M persons
+EM_PAIRS = 2_000_000  # expectation maximisation samples at most this many blocked pairs per rule
+U_PAIRS = 2_000_000  # random pairs for the u estimates
+DUCKDB_MEMORY = "2500MB"  # DuckDB spills to disk beyond this (peak process memory stays under 4 GB at 1M)
 # Thresholds are evidence in bits (the sum of the comparisons' log2 Bayes factors, without the prior): the
 # prior of two random records matching shrinks with the size of the register, but the pairs scored are only
 # the blocked ones, so a fixed amount of evidence keeps precision steady from a kabupaten to the nation.
@@ -98,7 +101,8 @@ def _db_api(engine: str, spark: Any = None) -> Any:
     if engine == "duckdb":
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": tempfile.gettempdir()})
+        return DuckDBAPI(connection=con)
     if engine == "spark":
         from splink import SparkAPI
 
@@ -141,10 +145,10 @@ def train(
     linker.training.estimate_probability_two_random_records_match(
         [m.DETERMINISTIC_RULE], recall=m.DETERMINISTIC_RECALL
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=min(max_pairs, 5_000_000), seed=seed)
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(max_pairs, U_PAIRS), seed=seed)
     for rule in m.TRAINING_RULES:
         linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), max_pairs=max_pairs, record_sample_proportion=1.0
+            block_on(*rule), max_pairs=min(max_pairs, EM_PAIRS), record_sample_proportion=0.1
         )
     return m.params_from_linker(linker, {"rows": table.num_rows, "engine": engine, "seed": seed})
 
