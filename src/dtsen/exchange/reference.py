@@ -236,6 +236,21 @@ def _check_kind(kind: str, agency: str | None) -> str:
     return agency
 
 
+def reference_batch_lookup(
+    *, kind: str, source: str, path: str | Path
+) -> tuple[str, Path, str, ReferenceImport | None]:
+    """The cleaned source, the file, its sha256 and the batch already made from that file (importing the same
+    file again is a no-op)."""
+    source = source.strip()
+    if not source:
+        raise _invalid("source", "Sumber wajib diisi (mis. Dukcapil 2026-11).", "The source is required.")
+    file = Path(path)
+    if not file.is_file():
+        raise NotFound("Berkas tidak ditemukan.", "File not found.", file=str(file))
+    sha = file_sha256(file)
+    return source, file, sha, ReferenceImport.objects.filter(kind=kind, file_sha256=sha).first()
+
+
 def reference_import(
     *,
     actor: Actor,
@@ -251,14 +266,7 @@ def reference_import(
     require_scope(actor, REGISTRY_BULK)
     change_scope = require_scope(actor, REGISTRY_CHANGE)
     agency = _check_kind(kind, agency)
-    source = source.strip()
-    if not source:
-        raise _invalid("source", "Sumber wajib diisi (mis. Dukcapil 2026-11).", "The source is required.")
-    file = Path(path)
-    if not file.is_file():
-        raise NotFound("Berkas tidak ditemukan.", "File not found.", file=str(file))
-    sha = file_sha256(file)
-    existing = ReferenceImport.objects.filter(kind=kind, file_sha256=sha).first()
+    source, file, sha, existing = reference_batch_lookup(kind=kind, source=source, path=path)
     if existing is not None:
         return ImportReport(batch=existing, dry_run=dry_run, already_imported=True, counts=dict(existing.counts))
     today = timezone.localdate()

@@ -8,7 +8,6 @@ bounded by one block; the caller writes each batch as it comes.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import shutil
@@ -21,6 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection as default_connection
+
+from dtsen.ranking.engine.transfer import params_bind
 
 BLOCK_BYTES = 16 << 20
 FETCH_ROWS = 50_000
@@ -72,17 +73,6 @@ class _CopyStream(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-
-def _bind(connection: Any, params: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for value in params:
-        if isinstance(value, dt.datetime):
-            out.append(connection.ops.adapt_datetimefield_value(value))
-        elif isinstance(value, dt.date):
-            out.append(value.isoformat())
-        else:
-            out.append(value)
-    return out
 
 
 def batches(sql: str, params: Sequence[Any], schema: pa.Schema, *, connection: Any = None) -> Iterator[pa.RecordBatch]:
@@ -146,13 +136,13 @@ def _psql(conn: Any, sql: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
 
 def _postgres(conn: Any, sql: str, params: Sequence[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     if PSQL and not conn.in_atomic_block:
-        yield from _psql(conn, conn.ops.compose_sql(sql, _bind(conn, params)), schema)
+        yield from _psql(conn, conn.ops.compose_sql(sql, params_bind(conn, params)), schema)
         return
     with conn.cursor() as cur:
         cur.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, false)", [SORT_WORK_MEM])
         previous = cur.fetchone()[0]
         try:
-            yield from _postgres_copy(cur, conn.ops.compose_sql(sql, _bind(conn, params)), schema)
+            yield from _postgres_copy(cur, conn.ops.compose_sql(sql, params_bind(conn, params)), schema)
         finally:
             cur.execute("SELECT set_config('work_mem', %s, false)", [previous])
 
@@ -179,7 +169,7 @@ def _column(values: tuple[Any, ...], typ: pa.DataType) -> pa.Array:
 def _sqlite(conn: Any, sql: str, params: Sequence[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     cur = conn.connection.cursor()
     try:
-        cur.execute(sql.replace("%s", "?"), _bind(conn, params))
+        cur.execute(sql.replace("%s", "?"), params_bind(conn, params))
         while rows := cur.fetchmany(FETCH_ROWS):
             columns = zip(*rows, strict=True)
             arrays = [_column(values, field.type) for values, field in zip(columns, schema, strict=True)]

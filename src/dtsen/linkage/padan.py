@@ -42,9 +42,8 @@ from simple_history.utils import bulk_update_with_history
 from dtsen.accounts.permissions import REGISTRY_BULK, REGISTRY_CHANGE
 from dtsen.accounts.selectors import Actor, author_of, require_scope
 from dtsen.audit.services import audit_record
-from dtsen.core.errors import ApplicationError, NotFound, ValidationFailed
+from dtsen.core.errors import ApplicationError, ValidationFailed
 from dtsen.exchange import reference as xref
-from dtsen.exchange.files import file_sha256
 from dtsen.exchange.models import ReferenceImport, ReferenceRow, RowOutcome
 from dtsen.linkage.prepare import name_core, name_normalise, name_phonetic
 from dtsen.registry import choices as c
@@ -229,14 +228,7 @@ def padan_run(
     """Match the persons in the actor's regions against a reference population file (see the module)."""
     require_scope(actor, REGISTRY_BULK)
     scope = require_scope(actor, REGISTRY_CHANGE)
-    source = source.strip()
-    if not source:
-        raise _invalid("source", "Sumber wajib diisi (mis. Dukcapil 2026-11).", "The source is required.")
-    file = Path(path)
-    if not file.is_file():
-        raise NotFound("Berkas tidak ditemukan.", "File not found.", file=str(file))
-    sha = file_sha256(file)
-    existing = ReferenceImport.objects.filter(kind=KIND, file_sha256=sha).first()
+    source, file, sha, existing = xref.reference_batch_lookup(kind=KIND, source=source, path=path)
     if existing is not None:
         return PadanReport(batch=existing, dry_run=dry_run, already_imported=True, counts=dict(existing.counts))
     refs, problems = read_reference(file)

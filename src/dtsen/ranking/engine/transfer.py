@@ -31,7 +31,8 @@ def _conn(connection: Any) -> Any:
     return connection or default_connection
 
 
-def _bind(connection: Any, params: Sequence[Any]) -> list[Any]:
+def params_bind(connection: Any, params: Sequence[Any]) -> list[Any]:
+    """Query parameters as the raw driver takes them (dates as ISO text, datetimes adapted by the backend)."""
     out: list[Any] = []
     for value in params:
         if isinstance(value, dt.datetime):
@@ -66,7 +67,7 @@ def fetch_into(
         path = work_dir / f"{target}.csv"
         with conn.cursor() as cur, path.open("wb") as out:
             copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER false)"
-            with cur.cursor.copy(copy_sql, _bind(conn, params)) as copy:
+            with cur.cursor.copy(copy_sql, params_bind(conn, params)) as copy:
                 for block in copy:
                     out.write(block)
         if path.stat().st_size == 0:
@@ -89,7 +90,7 @@ def fetch_into(
         try:
             con.execute(
                 f"CREATE OR REPLACE TABLE memory.main.{target} AS {_typed(columns, query)}",
-                _bind(conn, params),
+                params_bind(conn, params),
             )
         finally:
             con.execute("USE memory")
@@ -100,7 +101,7 @@ def fetch_into(
         con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {target}__text ({cols})")
         cur = conn.connection.cursor()
         try:
-            cur.execute(sql.replace("%s", "?"), _bind(conn, params))
+            cur.execute(sql.replace("%s", "?"), params_bind(conn, params))
             while rows := cur.fetchmany(FETCH_ROWS):
                 arrays = [
                     pa.array([None if v is None else _text(v) for v in col], pa.string())
