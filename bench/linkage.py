@@ -118,6 +118,7 @@ def _groups(clusters: pa.Table) -> dict[str, frozenset[str]]:
 
 
 def engines(args: argparse.Namespace, work: Path) -> bool:
+    os.environ.setdefault("DTSEN_SPARK_DRIVER_MEMORY", "6g")  # 100k persons overflow Spark's default 2 GB heap
     families = round(args.persons / PERSONS_PER_FAMILY)
     directory = _population("34.01", families, 4, work)
     table = linkage_input(_raw(directory))
