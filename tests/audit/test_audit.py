@@ -264,3 +264,28 @@ def test_auditor_page_searches_by_person_and_is_closed_to_others(client, admin_a
     bad = client.get("/audit/", {"since": "kemarin"})
     assert bad.status_code == 400
     assert "tidak valid" in bad.content.decode()
+
+
+def test_appends_chain_and_verify_on_every_database(admin_actor):
+    """Appends (on PostgreSQL: the one-statement UPDATE ... INSERT with the hash computed by the database) chain
+    exactly as `record_hash` computes in Python, with non-ASCII text, nested values and a public read between."""
+    from dtsen.audit.models import AuditHead
+    from dtsen.audit.services import audit_public, audit_record, record_hash
+
+    first = audit_record(actor=admin_actor, action="test.one", object_type="t", object_id=1,
+                         before={"nama": "Siti Ñurhayati — 'kutip' \"ganda\"", "n": [1, 2.5, None]},
+                         after={"z": {"b": 1, "a": "é"}}, person_ids=[3, 1])  # fmt: skip
+    second = audit_public(action="test.public", object_type="t", object_id="x", after={"seq": 0, "q": "%s"})
+    third = audit_record(actor=None, action="test.three")
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    for rec in (first, second, third):
+        stored = AuditRecord.objects.get(pk=rec.pk)
+        assert stored.hash == rec.hash
+        fields = {k: getattr(stored, k) for k in ("seq", "at", "actor_id", "actor_username", "roles", "region",
+                                                  "action", "object_type", "object_id", "persons", "before",
+                                                  "after", "reason", "channel", "ip")}  # fmt: skip
+        assert record_hash(stored.prev_hash, fields) == stored.hash
+    head = AuditHead.objects.get(pk=1)
+    assert (head.seq, head.hash, head.prev_hash) == (third.seq, third.hash, second.hash)
+    assert list(audit_verify()) == []

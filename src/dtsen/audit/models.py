@@ -2,7 +2,9 @@
 
 Each record is chained to the previous one: hash = SHA-256(previous hash || canonical JSON of the record).
 Changing, inserting or deleting any row breaks the chain from that row on (`dtsen audit verify`). The single
-`AuditHead` row serialises appends (SELECT ... FOR UPDATE) so the chain has no forks.
+`AuditHead` row serialises appends (its row lock) so the chain has no forks. On PostgreSQL one append is one
+statement (the head's UPDATE computes the new hash with sha256() and feeds the INSERT), so the lock is held for
+one round trip instead of four; elsewhere SELECT ... FOR UPDATE, then the INSERT and the head's UPDATE.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class AuditHead(models.Model):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS)
+    prev_hash = models.CharField(
+        max_length=64, default=GENESIS, help_text="The hash before the last append (PostgreSQL's one-statement append)."
+    )
 
     def __str__(self) -> str:
         return f"head #{self.seq}"

@@ -51,18 +51,22 @@ def canonical(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_json_default, sort_keys=True))
 
 
-def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    payload = json.dumps(
+def _payload(fields: dict[str, Any]) -> str:
+    return json.dumps(
         {k: fields[k] for k in HASHED_FIELDS},
         sort_keys=True,
         separators=(",", ":"),
         default=_json_default,
         ensure_ascii=False,
     )
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
-def _actor_fields(actor: Any) -> dict[str, Any]:
+def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + _payload(fields)).encode("utf-8")).hexdigest()
+
+
+def actor_fields(actor: Any) -> dict[str, Any]:
+    """Who acts, as an audit record names them: user id and name, roles and regions at this moment."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return {"actor_id": None, "actor_username": "", "roles": "", "region": ""}
     from dtsen.accounts.models import RoleAssignment
@@ -80,15 +84,60 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
     }
 
 
+_RECORD_COLUMNS = tuple(k for k in HASHED_FIELDS if k != "seq")
+# table and column names from the models, values as parameters
+_PG_APPEND = f"""  # noqa: S608
+WITH h AS (
+    UPDATE {AuditHead._meta.db_table}
+       SET seq = seq + 1, prev_hash = hash,
+           hash = encode(sha256(convert_to(hash || %s || (seq + 1)::text || '}}', 'UTF8')), 'hex')
+     WHERE id = 1
+ RETURNING seq, prev_hash, hash
+)
+INSERT INTO {AuditRecord._meta.db_table} (seq, {", ".join(_RECORD_COLUMNS)}, prev_hash, hash)
+SELECT h.seq, {", ".join("%s::jsonb" if k in ("before", "after") else "%s" for k in _RECORD_COLUMNS)},
+       h.prev_hash, h.hash
+  FROM h
+RETURNING id, seq, prev_hash, hash
+"""
+
+
+def _append_pg(fields: dict[str, Any]) -> AuditRecord | None:
+    """The append as one statement: the head row's UPDATE takes its lock, computes seq + 1 and
+    SHA-256(old hash || payload) in the database (the payload is the canonical JSON `record_hash` hashes, whose
+    last key is always "seq", so it is sent as everything before the number) and hands them to the INSERT.
+    None when the head row does not exist yet (a new or flushed database)."""
+    payload = _payload({**fields, "seq": 0})
+    if not payload.endswith(',"seq":0}'):  # pragma: no cover - HASHED_FIELDS sorts "seq" last
+        raise AssertionError("the audit payload must end with its sequence number")
+    params: list[Any] = [payload[: -len("0}")]]
+    for key in _RECORD_COLUMNS:
+        value = fields[key]
+        params.append(json.dumps(value, ensure_ascii=False) if key in ("before", "after") and value is not None
+                      else value)  # fmt: skip
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_PG_APPEND, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, seq, prev_hash, digest = row
+    return AuditRecord(pk=pk, seq=seq, prev_hash=prev_hash, hash=digest, **fields)
+
+
 def _append(fields: dict[str, Any]) -> AuditRecord:
     """Chain `fields` (all of HASHED_FIELDS but `seq`) to the head and write them; inside a transaction."""
+    if transaction.get_connection().vendor == "postgresql":
+        rec = _append_pg(fields)
+        if rec is not None:
+            return rec
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
     fields = {"seq": head.seq + 1, **fields}
     digest = record_hash(head.hash, fields)
     rec = AuditRecord.objects.create(**fields, prev_hash=head.hash, hash=digest)
+    head.prev_hash = head.hash
     head.seq = rec.seq
     head.hash = digest
-    head.save(update_fields=["seq", "hash"])
+    head.save(update_fields=["seq", "hash", "prev_hash"])
     return rec
 
 
@@ -104,12 +153,14 @@ def audit_record(
     reason: str = "",
     channel: str | None = None,
     person_ids: list[int] | None = None,
+    actor_snapshot: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Append one record to the chain (inside the caller's transaction: rolled back with it)."""
+    """Append one record to the chain (inside the caller's transaction: rolled back with it). `actor_snapshot`:
+    `actor_fields(actor)` when the caller already read it (the DCI partners' hot path caches it for seconds)."""
     ctx = current()
     fields: dict[str, Any] = {
         "at": timezone.now().astimezone(dt.UTC),
-        **_actor_fields(actor),
+        **(actor_snapshot if actor_snapshot is not None else actor_fields(actor)),
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id) if object_id is not None else "",
@@ -137,7 +188,7 @@ def audit_public(*, action: str, object_type: str, object_id: str, after: dict[s
     ctx = current()
     fields: dict[str, Any] = {
         "at": timezone.now().astimezone(dt.UTC),
-        **_actor_fields(None),
+        **actor_fields(None),
         "action": action,
         "object_type": object_type,
         "object_id": object_id,
