@@ -11,6 +11,7 @@ DTSEN_REDIS_URL   redis://host:6379/0: shared cache for rate limits (production)
 DTSEN_TRUSTED_PROXY comma-separated addresses/networks of the reverse proxies whose X-Forwarded-For and
                   X-Forwarded-Proto are trusted (unset: the client is REMOTE_ADDR, the scheme is the socket's)
 DTSEN_SESSION_IDLE_MINUTES log staff out after this many minutes without a request (default 30)
+DTSEN_LINKAGE_PARAMS_FILE trained linkage parameters for the check at the door, overriding the latest linkage run
 """
 
 from __future__ import annotations
@@ -271,3 +272,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DTSEN_FROM_EMAIL", "dtsen@localhost")
 PRIVATE_ROOT = (
     DATA_DIR / "private"
 )  # documents and photos: never served statically, only through access checks
+
+# The check at the door (dtsen.linkage.door) scores with the parameters of the latest finished linkage run; this
+# file (a ModelParams JSON, `dtsen linkage --train-only --out FILE`) overrides them when set.
+LINKAGE_PARAMS_FILE = os.environ.get("DTSEN_LINKAGE_PARAMS_FILE", "")

@@ -21,8 +21,10 @@ from dtsen.audit.services import audit_record
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import Document, DocumentKind
 from dtsen.documents.services import Upload, document_store
+from dtsen.linkage.door import members_check
 from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.selectors import region_get
+from dtsen.registry.crypto import nik_decrypt
 from dtsen.registry.models import Family, Person
 from dtsen.updates import machine
 from dtsen.updates.models import (
@@ -93,6 +95,25 @@ def usulan_locked(usulan_id: int) -> Usulan:
         raise NotFound("Usulan tidak ditemukan.", "Proposal not found.") from None
 
 
+def _door_check(actor: Actor, payload: dict[str, Any], village_code: str) -> dict[str, Any]:
+    """The check at the door (dtsen.linkage.door) of the new persons of a cleaned payload (a new family's
+    members, a correction's added members), stored in the payload as `door_check` (masked data only) so that it
+    stays with the usulan and is shown to the Dinsos checking it. Flags, never blocks: without a trained model
+    the note says the check was not run. Returns evidence for the usulan's Transition."""
+    members = [
+        (key, i, {"nik": nik_decrypt(m["nik_enc"]), "name": m.get("name", ""), "sex": m.get("sex", ""),
+                  "birth_date": m.get("birth_date"), "birth_place": m.get("birth_place", ""),
+                  "village_code": village_code})
+        for key in ("members", "members_add") for i, m in enumerate(payload.get(key) or [])
+    ]
+    result = members_check(actor, members, region_code=village_code)
+    if result is None:
+        payload.pop("door_check", None)
+        return {}
+    payload["door_check"] = result
+    return {"door_check": result["code"], "door_flagged": result["flagged"]}
+
+
 # ------------------------------------------------------------------------------------------- drafting
 
 
@@ -120,6 +141,7 @@ def usulan_create(
     if family is not None and family.status != "aktif" and kind != UsulanKind.CORRECTION:
         raise _bad("family", "Keluarga ini sudah tidak aktif.", "This family is no longer active.")
     clean, summary = payload_clean(kind, payload, family=family, person=person)
+    door = _door_check(actor, clean, village_code)
     now = timezone.now()
     usulan = Usulan(
         kind=kind, village_code=village_code, family=family, person=person, payload=clean, summary=summary,
@@ -134,7 +156,7 @@ def usulan_create(
         usulan.save()
     docs = _documents(actor, documents, family=family, reason=f"Lampiran usulan {usulan.reference}")
     usulan.documents.add(*docs)
-    machine.record_initial(usulan, actor=actor, reason=summary)
+    machine.record_initial(usulan, actor=actor, reason=summary, evidence=door)
     return usulan
 
 
@@ -161,6 +183,7 @@ def usulan_edit(
     if payload is not None:
         usulan.payload, usulan.summary = payload_clean(usulan.kind, payload, family=usulan.family,
                                                        person=usulan.person)
+        _door_check(actor, usulan.payload, usulan.village_code)
     usulan.version += 1
     usulan.save(update_fields=["payload", "summary", "version"])
     docs = _documents(actor, documents, family=usulan.family, reason=f"Lampiran usulan {usulan.reference}")

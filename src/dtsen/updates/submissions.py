@@ -24,6 +24,7 @@ from dtsen.accounts.selectors import Actor, author_of
 from dtsen.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dtsen.documents.models import DocumentKind
 from dtsen.documents.services import Upload, document_store
+from dtsen.linkage.door import door_check_system
 from dtsen.regions.selectors import region_code_is_known
 from dtsen.registry import choices as c
 from dtsen.registry.crypto import nik_decrypt, nik_encrypt, nik_hash, nik_mask
@@ -47,7 +48,7 @@ from dtsen.updates.models import (
     VisitStatus,
 )
 from dtsen.updates.payloads import payload_clean
-from dtsen.updates.services import _require_in_scope, new_reference, region_or_none, visit_create
+from dtsen.updates.services import _door_check, _require_in_scope, new_reference, region_or_none, visit_create
 
 S = SubmissionStatus
 OPEN = (S.SUBMITTED, S.FIELD_CHECK, S.VERIFIED)
@@ -160,7 +161,9 @@ def usul_registration(
     rw: str = "", rt: str = "", address: str = "", description: str = "",
     documents: Iterable[tuple[str, Upload]] = (),
 ) -> Submission:
-    """Propose a family (myself, a member of my KK, or another poor family) for registration."""
+    """Propose a family (myself, a member of my KK, or another poor family) for registration. The proposed
+    person is checked at the door against the register (birth date and sex from the NIK); the result is kept
+    for Dinsos only."""
     own = citizen_own_family(actor=actor)
     if proposed_who not in ProposedWho.values:
         raise _bad("proposed_who", "Pilih siapa yang diusulkan.", "Choose who is proposed.")
@@ -190,7 +193,20 @@ def usul_registration(
         reject = AutoRejectReason.ALREADY_REGISTERED
     if not reject and _duplicate(draft):
         reject = AutoRejectReason.DUPLICATE
+    if not reject:
+        _door_check_usul(actor, draft)
     return _store(actor, draft, docs, reject)
+
+
+def _door_check_usul(actor: Actor, draft: Draft) -> None:
+    """The check at the door of the proposed person, run by the system for the citizen (dtsen.linkage.door,
+    `door_check_system`): stored in the submission's payload as `door_check` for the reviewing Dinsos; the
+    citizen's pages never show it. The form asks no birth date or sex: both come from the NIK."""
+    parsed = parse_nik(draft.nik)  # valid: checked before
+    assert draft.payload is not None
+    candidate = {"nik": draft.nik, "name": draft.payload["name"], "sex": parsed.sex,
+                 "birth_date": parsed.birth_date, "village_code": draft.village_code}
+    draft.payload["door_check"] = door_check_system(actor, candidate, region_code=draft.village_code)
 
 
 def _program_member(family: Family | None, program: str) -> bool:
@@ -370,6 +386,7 @@ def submission_accept(*, actor: Actor, submission: Submission, note: str = "", e
     if target is not None:
         kind, raw, family, person = target
         clean, summary = payload_clean(kind, raw, family=family, person=person)
+        door = _door_check(actor, clean, sub.village_code)  # checked again: the register may have changed
         now = timezone.now()
         usulan = Usulan.objects.create(
             reference=new_reference("USL", Usulan, timezone.localdate()), kind=kind, origin=Origin.CITIZEN,
@@ -379,7 +396,7 @@ def submission_accept(*, actor: Actor, submission: Submission, note: str = "", e
         )
         usulan.documents.add(*sub.documents.all())
         machine.record_initial(usulan, actor=actor, reason=f"Dari pengajuan warga {sub.reference}",
-                               evidence={"submission": sub.pk})
+                               evidence={"submission": sub.pk, **door})
         outcome = usulan
     return machine.advance(sub, S.ACCEPTED, actor=actor, reason=note, evidence={"usulan": outcome},
                            fields={"decision_reason": note.strip()})

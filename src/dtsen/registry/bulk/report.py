@@ -40,6 +40,7 @@ class ImportSummary:
     versions: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_dir: str = ""
+    door_check: dict[str, Any] = field(default_factory=dict)  # `--door-check`: see bulk/door.py
     message_id: str = ""
     message_en: str = ""
 

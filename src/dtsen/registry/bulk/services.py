@@ -31,6 +31,7 @@ from dtsen.core.errors import NotFound, ValidationFailed
 from dtsen.regions.selectors import region_subtree_codes
 from dtsen.registry import choices as c
 from dtsen.registry.bulk import report as rep
+from dtsen.registry.bulk.door import bulk_door_check, default_report
 from dtsen.registry.bulk.engine import Engine
 from dtsen.registry.bulk.load import LOCKED_MODELS, SCHEMA_FIELDS, Stamp, Writer, plan_build, state_fetch
 from dtsen.registry.bulk.read import (
@@ -106,9 +107,15 @@ def bulk_import(
     report_dir: str | Path | None = None,
     dry_run: bool = False,
     progress: bool = False,
+    door_check: bool = False,
+    door_report: str | Path | None = None,
 ) -> rep.ImportSummary:
     """Import the files at `paths` (directories or single files) as `actor`, who needs REGISTRY_BULK; every
-    row must lie in the actor's scope. Returns the summary; `summary.exit_code` is 0, 1 or 2."""
+    row must lie in the actor's scope. Returns the summary; `summary.exit_code` is 0, 1 or 2.
+
+    `door_check`: before validating, check every person row new to the register against it (bulk/door.py) and
+    write the likely duplicates to `door_report` (default: door-check.csv next to the persons file); the result
+    is in `summary.door_check`. It never blocks the import."""
     scope = require_scope(actor, REGISTRY_BULK)
     if channel not in c.Channel.values:
         raise ValidationFailed(f"Kanal '{channel}' tidak dikenal.", f"Unknown channel '{channel}'.",
@@ -138,6 +145,12 @@ def bulk_import(
         for table, got in ingested.items():
             summary.files[table] = {"file": str(got.source.path), "format": got.source.format,
                                     "rows": got.rows, "ignored_columns": got.extra_columns}
+        if door_check and "persons" in sources:
+            mark = time.monotonic()
+            door = bulk_door_check(staging, actor=actor, report=Path(door_report or default_report(sources)),
+                                   file_name=sources["persons"].name, progress=progress)
+            summary.door_check = door.as_dict()
+            run.lap("door check", mark)
         stamp = Stamp(user_id=actor.pk if actor.is_authenticated else None, channel=channel,
                       reasons=summary.reasons, now=now, today=today)
         return _validate_and_write(run, staging, sources, ingested, scope=scope, stamp=stamp, dry_run=dry_run,

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dtsen.core.errors import ApplicationError, NotFound
 from dtsen.registry import choices as c
+from dtsen.registry.bulk.door import DoorSummary
 from dtsen.registry.bulk.services import actor_for, bulk_import
 
 
@@ -37,6 +38,14 @@ class Command(BaseCommand):
                             help="Periksa dan hitung tanpa menyimpan / Check and count without saving")
         parser.add_argument("--no-progress", action="store_true",
                             help="Tanpa bilah kemajuan / No progress bar")
+        parser.add_argument("--door-check", action="store_true",
+                            help="Periksa orang baru terhadap registri sebelum impor (kemungkinan ganda; tidak "
+                                 "menolak baris) / Check new persons against the register before the import "
+                                 "(likely duplicates; rows are not refused)")
+        parser.add_argument("--door-report", metavar="PATH",
+                            help="Laporan CSV pemeriksaan ganda (bawaan: door-check.csv di samping berkas "
+                                 "persons) / CSV report of the duplicate check (default: door-check.csv next to "
+                                 "the persons file)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -53,11 +62,23 @@ class Command(BaseCommand):
                 report_dir=options["report_dir"],
                 dry_run=options["dry_run"],
                 progress=options["verbosity"] > 0 and not options["no_progress"],
+                door_check=options["door_check"],
+                door_report=options["door_report"],
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.message_id} / {exc.message_en}", returncode=1) from None
+        if options["door_check"]:
+            self._door_summary(summary.door_check)
         if summary.exit_code:
             raise CommandError(summary.message, returncode=summary.exit_code)
         self.stdout.write(summary.message_id)
         self.stdout.write(summary.message_en)
         self.stdout.write(f"Laporan / Report: {summary.report_dir}")
+
+    def _door_summary(self, result: dict[str, Any]) -> None:
+        if not result:
+            self.stdout.write("Pemeriksaan ganda: tidak ada berkas persons. / Duplicate check: no persons file.")
+            return
+        message_id, message_en = DoorSummary(**result).messages()
+        self.stdout.write(message_id)
+        self.stdout.write(message_en)
