@@ -85,21 +85,15 @@ def actor_fields(actor: Any) -> dict[str, Any]:
 
 
 _RECORD_COLUMNS = tuple(k for k in HASHED_FIELDS if k != "seq")
-# table and column names from the models, values as parameters
-_PG_APPEND = f"""  # noqa: S608
-WITH h AS (
-    UPDATE {AuditHead._meta.db_table}
-       SET seq = seq + 1, prev_hash = hash,
-           hash = encode(sha256(convert_to(hash || %s || (seq + 1)::text || '}}', 'UTF8')), 'hex')
-     WHERE id = 1
- RETURNING seq, prev_hash, hash
+_PG_APPEND = (  # table and column names from the models, every value a parameter
+    f"WITH h AS (UPDATE {AuditHead._meta.db_table}"  # noqa: S608
+    " SET seq = seq + 1, prev_hash = hash,"
+    " hash = encode(sha256(convert_to(hash || %s || (seq + 1)::text || '}', 'UTF8')), 'hex')"
+    " WHERE id = 1 RETURNING seq, prev_hash, hash)"
+    f" INSERT INTO {AuditRecord._meta.db_table} (seq, {', '.join(_RECORD_COLUMNS)}, prev_hash, hash)"
+    f" SELECT h.seq, {', '.join('%s::jsonb' if k in ('before', 'after') else '%s' for k in _RECORD_COLUMNS)},"
+    " h.prev_hash, h.hash FROM h RETURNING id, seq, prev_hash, hash"
 )
-INSERT INTO {AuditRecord._meta.db_table} (seq, {", ".join(_RECORD_COLUMNS)}, prev_hash, hash)
-SELECT h.seq, {", ".join("%s::jsonb" if k in ("before", "after") else "%s" for k in _RECORD_COLUMNS)},
-       h.prev_hash, h.hash
-  FROM h
-RETURNING id, seq, prev_hash, hash
-"""
 
 
 def _append_pg(fields: dict[str, Any]) -> AuditRecord | None:
