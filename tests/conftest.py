@@ -55,3 +55,7 @@ def _auth_defaults(settings) -> None:
     live in the cache: emptied so that one test's requests do not count against the next."""
     settings.TWO_FACTOR_ENFORCED = False
     caches[settings.RATELIMIT_USE_CACHE].clear()
+    # per-process caches of rows (a rolled-back test's partners and runs must not reach the next test)
+    from dtsen.dci.selectors import dci_cache_clear
+
+    dci_cache_clear()

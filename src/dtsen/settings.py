@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "dtsen.audit.middleware.AuditContextMiddleware",
+    "dtsen.core.middleware.SignedMessagesMiddleware",  # /dci/ stops here (see the class)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "dtsen.core.middleware.IndonesianFirstMiddleware",

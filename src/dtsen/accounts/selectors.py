@@ -41,6 +41,19 @@ class Scope:
         )
 
 
+_roles_generation = [0]
+
+
+def roles_generation() -> int:
+    """A counter this process bumps whenever a role assignment or a user is saved or deleted here: caches of
+    scopes (the DCI partners') compare it to drop what they read before the change."""
+    return _roles_generation[0]
+
+
+def roles_changed(**_: Any) -> None:
+    _roles_generation[0] += 1
+
+
 def scope_for(actor: Actor, permission: str) -> Scope:
     if not actor.is_authenticated or not actor.is_active:
         return Scope(False, ())

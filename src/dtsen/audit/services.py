@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dtsen.audit.context import current
 from dtsen.audit.models import GENESIS, AuditHead, AuditRecord
+from dtsen.core.db import fetch_prepared
 
 HASHED_FIELDS = (
     "seq",
@@ -109,12 +110,10 @@ def _append_pg(fields: dict[str, Any]) -> AuditRecord | None:
         value = fields[key]
         params.append(json.dumps(value, ensure_ascii=False) if key in ("before", "after") and value is not None
                       else value)  # fmt: skip
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(_PG_APPEND, params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = fetch_prepared(_PG_APPEND, params)
+    if not rows:
         return None
-    pk, seq, prev_hash, digest = row
+    pk, seq, prev_hash, digest = rows[0]
     return AuditRecord(pk=pk, seq=seq, prev_hash=prev_hash, hash=digest, **fields)
 
 
@@ -135,7 +134,7 @@ def _append(fields: dict[str, Any]) -> AuditRecord:
     return rec
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a failed append fails the caller's whole transaction anyway
 def audit_record(
     *,
     actor: Any,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import resolve
 
 from dtsen.core.errors import ApplicationError, ValidationFailed
 
@@ -80,3 +81,23 @@ class NulCharacterMiddleware:
         return any(
             "\x00" in key or any("\x00" in v for v in values) for d in data for key, values in d.lists()
         )
+
+
+class SignedMessagesMiddleware:
+    """The DCI endpoints (`/dci/`) answer signed machine messages: no cookies, no session, no CSRF token, no
+    login or second factor, no HTML error pages, and their own rate limit (`ratelimits.DCI`). Placed right after
+    the security headers and the audit context, this calls their views directly and so skips the browser
+    middleware below it, which would do nothing for them but cost time on the partners' hot path. Anything else
+    goes through the whole chain. An exception in a view still reaches Django's handler (500, logged)."""
+
+    PREFIXES = ("/dci/",)
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(self.PREFIXES):
+            return self.get_response(request)
+        match = resolve(request.path_info)  # Resolver404 becomes Django's 404 response
+        request.resolver_match = match
+        return match.func(request, *match.args, **match.kwargs)

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from django.db import connection, models
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dtsen.accounts.permissions import PROGRAM_VIEW
-from dtsen.accounts.selectors import Actor, scope_for
+from dtsen.accounts.permissions import PROGRAM_VIEW, REGISTRY_VIEW
+from dtsen.accounts.selectors import Actor, Scope, require_scope, roles_generation, scope_for
+from dtsen.audit.services import actor_fields
+from dtsen.core.db import fetch_prepared
+from dtsen.core.errors import PermissionDenied
 from dtsen.dci.models import Partner, PartnerKey, Transaction
 from dtsen.dci.query import (
     FILTER_INVALID,
@@ -36,7 +42,8 @@ from dtsen.ranking.models import RankingResult, RankingRun, RunStatus
 from dtsen.registry import choices as c
 from dtsen.registry.crypto import nik_hash
 from dtsen.registry.models import Family, Person
-from dtsen.registry.selectors import family_qs, person_find_by_nik, person_qs
+from dtsen.registry.nik import InvalidNik, parse_nik
+from dtsen.registry.selectors import family_qs, person_qs
 
 # ------------------------------------------------------------------------------------------ partners
 
@@ -56,13 +63,46 @@ def partner_key(*, partner: Partner, key_id: str) -> PartnerKey | None:
 class PartnerWithKey:
     partner: Partner | None
     key: PartnerKey | None
+    scope: Scope | None = None  # the partner user's registry.view scope
+    actor_fields: dict[str, Any] | None = None  # who the partner's user is, for its audit records
+
+
+# The hot path of every request reads the partner, its key and its user's scope from a cache kept by each
+# worker process for PARTNER_CACHE_SECONDS: a deactivated partner, a revoked key or a changed role of the
+# partner's user takes effect in the other workers within that time (at once in the process that made the
+# change: the services clear it). Tests clear it between tests (tests/conftest.py).
+PARTNER_CACHE_SECONDS = 5.0
+_partner_cache: dict[tuple[str, str], tuple[float, int, PartnerWithKey]] = {}
+_run_cache: list[tuple[float, RankingRun | None]] = []
+
+
+def dci_cache_clear() -> None:
+    """Forget the cached partners, keys, scopes and latest run of this process."""
+    _partner_cache.clear()
+    _run_cache.clear()
 
 
 def partner_keys(*, sender_id: str, key_id: str) -> PartnerWithKey:
-    """The active partner with this sender_id and its active key `key_id`, in one query (the hot path of
-    every request); the partner alone when it has no such key."""
+    """The active partner with this sender_id, its active key `key_id` and the scope of its user (cached, see
+    PARTNER_CACHE_SECONDS); the partner alone when it has no such key."""
     if not sender_id or len(sender_id) > 100:
         return PartnerWithKey(None, None)
+    now = time.monotonic()
+    cached = _partner_cache.get((sender_id, key_id))
+    if cached is not None and cached[0] > now and cached[1] == roles_generation():
+        return cached[2]
+    generation = roles_generation()
+    found = _partner_keys_read(sender_id=sender_id, key_id=key_id)
+    if found.partner is not None:
+        found.scope = scope_for(found.partner.user, REGISTRY_VIEW)
+        found.actor_fields = actor_fields(found.partner.user)
+    if len(_partner_cache) > 1000:
+        _partner_cache.clear()
+    _partner_cache[(sender_id, key_id)] = (now + PARTNER_CACHE_SECONDS, generation, found)
+    return found
+
+
+def _partner_keys_read(*, sender_id: str, key_id: str) -> PartnerWithKey:
     keys = PartnerKey.objects.filter(partner=OuterRef("pk"), key_id=key_id, active=True)
     partner = (
         Partner.objects.select_related("user")
@@ -277,21 +317,94 @@ def _order(entity: str, sort: list[tuple[str, bool]]) -> list[Any]:
 
 def _latest_run() -> RankingRun | None:
     """The latest finished ranking run: national metadata (`ranking.selectors.run_latest` without its scope
-    check, which the search's own scoped selector has already made)."""
-    return RankingRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-pk").first()
+    check, which the search's own scoped selector has already made); cached like the partners."""
+    now = time.monotonic()
+    if _run_cache and _run_cache[0][0] > now:
+        return _run_cache[0][1]
+    run = RankingRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-pk").first()
+    _run_cache[:] = [(now + PARTNER_CACHE_SECONDS, run)]
+    return run
 
 
-def search(*, actor: Actor, criteria: Criteria) -> SearchPage:
-    """One page of what the criteria find among the records the actor may see."""
+def _converters(model: type[models.Model]) -> list[tuple[Any, list[Any]]]:
+    """Per column of `model`, the converters the ORM would apply to a value read from this database."""
+    return _converters_for(model, connection.vendor)
+
+
+@lru_cache(maxsize=16)
+def _converters_for(model: type[models.Model], vendor: str) -> list[tuple[Any, list[Any]]]:
+    out = []
+    for f in model._meta.concrete_fields:
+        col = f.get_col(model._meta.db_table)
+        out.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+    return out
+
+
+def _instance(model: type[models.Model], convert: list[tuple[Any, list[Any]]], values: Any) -> Any:
+    row = []
+    for raw, (col, converters) in zip(values, convert, strict=True):
+        value = raw
+        for converter in converters:
+            value = converter(value, col, connection)
+        row.append(value)
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], row)
+
+
+def persons_by_nik(*, actor: Actor, scope: Scope, nik: str, run: RankingRun | None
+                   ) -> tuple[list[Person], dict[int, int]]:  # fmt: skip
+    """The active persons with this NIK in `scope` (the actor's registry.view scope, from `partner_keys`), each
+    with its family, and the desil of those families in `run`: one statement (the sync search by NIK is the
+    hot path of partners; `registry.selectors.person_find_by_nik` does the same in three)."""
+    if scope.empty:
+        raise PermissionDenied("Anda tidak berwenang melakukan tindakan ini.", "You are not allowed to do this.")
+    try:
+        parsed = parse_nik(nik)
+    except InvalidNik:
+        return [], {}
+    pcols = [f"p.{connection.ops.quote_name(f.column)}" for f in Person._meta.concrete_fields]
+    fcols = [f"f.{connection.ops.quote_name(f.column)}" for f in Family._meta.concrete_fields]
+    where, params = [], [run.pk if run is not None else None, nik_hash(parsed.nik), c.RecordStatus.ACTIVE]
+    if not scope.national:
+        for code in scope.prefixes:
+            where.append("f.village_code = %s OR f.village_code LIKE %s")
+            params += [code, code + ".%"]
+    sql = (  # table and column names from the models, every value a parameter
+        f"SELECT {', '.join(pcols)}, {', '.join(fcols)}, r.desil"  # noqa: S608
+        f" FROM {Person._meta.db_table} p JOIN {Family._meta.db_table} f ON f.id = p.family_id"
+        f" LEFT JOIN {RankingResult._meta.db_table} r ON r.family_id = f.id AND r.run_id = %s"
+        " WHERE p.nik_hash = %s AND p.status = %s"
+        + (f" AND ({' OR '.join(where)})" if where else "")
+        + " ORDER BY p.id"
+    )
+    rows = fetch_prepared(sql, params)
+    pconv, fconv = _converters(Person), _converters(Family)
+    persons, desil = [], {}
+    for row in rows:
+        person = _instance(Person, pconv, row[: len(pcols)])
+        person.family = _instance(Family, fconv, row[len(pcols) : len(pcols) + len(fcols)])
+        persons.append(person)
+        if row[-1] is not None:
+            desil[person.family_id] = row[-1]
+    return persons, desil
+
+
+def search(*, actor: Actor, criteria: Criteria, scope: Scope | None = None) -> SearchPage:
+    """One page of what the criteria find among the records the actor may see (`scope`: the actor's
+    registry.view scope when the caller has it, as `partner_keys` gives it)."""
     group = criteria.entity == GROUP
     page = SearchPage(entity=criteria.entity, total=0)
     offset = (criteria.page_number - 1) * criteria.page_size
     if criteria.id_type == "nik" and not group:
-        persons = [p for p in person_find_by_nik(actor=actor, nik=criteria.id_value)
-                   if p.status == c.RecordStatus.ACTIVE]  # fmt: skip
+        run = _latest_run()
+        persons, desil = persons_by_nik(actor=actor, scope=scope or require_scope(actor, REGISTRY_VIEW),
+                                        nik=criteria.id_value, run=run)  # fmt: skip
         page.total = len(persons)
         page.persons = persons[offset : offset + criteria.page_size]
-        run = _latest_run() if page.persons else None
+        if criteria.page_number > 1 and offset >= page.total:
+            raise ItemRejected(PAGINATION_INVALID, f"page {criteria.page_number} is beyond the last page")
+        page.run = run if page.persons else None
+        page.desil = {p.family_id: desil[p.family_id] for p in page.persons if p.family_id in desil}
+        return page
     else:
         qs: QuerySet[Any]  # the scoped selectors check the actor's scope first (PermissionDenied without one)
         if group:

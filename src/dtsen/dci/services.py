@@ -6,7 +6,8 @@ Refusals, with the standard's codes:
 - the message cannot be trusted (not JSON, no header, unknown or inactive sender, missing or bad signature,
   wrong receiver, encrypted payload): `EnvelopeError` with an `Error.code` (`err.request.bad`,
   `err.sender_id.invalid`, `err.signature.missing`, `err.signature.invalid`, `err.receiver_id.invalid`,
-  `err.encryption.invalid`), answered with HTTP 400/401 and nothing searched;
+  `err.encryption.invalid`), or the partner's user has no role that reads the registry
+  (`err.request.forbidden`), answered with HTTP 400/401/403 and nothing searched;
 - the header is wrong for a trusted sender (version, action, message_ts, total_count, a message_id used
   before): `HeaderRejected` with a `MsgHeaderStatusReasonCode` (`rjct.message_id.duplicate`, ...), answered
   in a signed header with status `rjct`;
@@ -20,15 +21,19 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from dtsen.accounts.selectors import Scope
 from dtsen.audit.services import audit_record
+from dtsen.core.db import fetch_prepared
 from dtsen.core.errors import ValidationFailed
 from dtsen.dci import query as q
 from dtsen.dci.models import (
@@ -93,6 +98,8 @@ class Inbound:
     header: dict[str, Any]
     message: dict[str, Any]
     expires_at: dt.datetime
+    scope: Scope | None = None  # the partner user's registry.view scope (cached with the partner)
+    actor_fields: dict[str, Any] | None = None  # the partner user as its audit records name it
 
 
 def now_iso() -> str:
@@ -157,6 +164,9 @@ def message_accept(*, body: bytes, action: str) -> Inbound:
     except SignatureError as exc:
         code = "err.signature.missing" if exc.missing else "err.signature.invalid"
         raise EnvelopeError(code, exc.reason, 401, sender_id=partner.sender_id) from None
+    if keys is not None and keys.scope is not None and keys.scope.empty:
+        raise EnvelopeError("err.request.forbidden", "the partner's account has no role that reads the registry", 403,
+                            sender_id=partner.sender_id)  # fmt: skip
     receiver = header.get("receiver_id")
     if receiver not in (None, "") and receiver != registry_identity().registry_id:
         raise EnvelopeError("err.receiver_id.invalid", "receiver_id is not this registry", sender_id=partner.sender_id)
@@ -169,7 +179,9 @@ def message_accept(*, body: bytes, action: str) -> Inbound:
     if not isinstance(message_id, str | int) or isinstance(message_id, bool) or not 0 < len(str(message_id)) <= 100:
         raise EnvelopeError("err.request.bad", "message_id is needed (at most 100 characters)",
                             sender_id=partner.sender_id)  # fmt: skip
-    return Inbound(partner, header, message, dt.datetime.fromtimestamp(parsed.expires, dt.UTC))
+    return Inbound(partner, header, message, dt.datetime.fromtimestamp(parsed.expires, dt.UTC),
+                   scope=keys.scope if keys is not None else None,
+                   actor_fields=keys.actor_fields if keys is not None else None)  # fmt: skip
 
 
 def _header_check(inbound: Inbound, *, action: str, items: int | None) -> None:
@@ -189,18 +201,30 @@ def _header_check(inbound: Inbound, *, action: str, items: int | None) -> None:
 
 
 def _remember(inbound: Inbound) -> None:
-    """Refuse a message id this partner used before (within the signature's validity). Called outside any
-    transaction (one autocommitted INSERT; a message id is spent even if the search then fails)."""
-    seen = SeenMessage(partner=inbound.partner, message_id=str(inbound.header["message_id"]),
-                       received_at=timezone.now(), expires_at=inbound.expires_at)  # fmt: skip
-    try:
-        if connection.in_atomic_block:  # e.g. inside a test's transaction: keep it usable after a duplicate
-            with transaction.atomic():
-                seen.save(force_insert=True)
-        else:
-            seen.save(force_insert=True)
-    except IntegrityError:
-        raise HeaderRejected("rjct.message_id.duplicate", "this message_id was used before") from None
+    """Refuse a message id this partner used before (within the signature's validity): one INSERT that does
+    nothing on a duplicate (so the caller's transaction stays usable without a savepoint)."""
+    table = SeenMessage._meta.db_table
+    inserted = fetch_prepared(
+        f"INSERT INTO {table} (partner_id, message_id, received_at, expires_at) VALUES (%s, %s, %s, %s)"  # noqa: S608
+        " ON CONFLICT (partner_id, message_id) DO NOTHING RETURNING id",
+        [inbound.partner.pk, str(inbound.header["message_id"]), timezone.now(), inbound.expires_at],
+    )
+    if not inserted:
+        raise HeaderRejected("rjct.message_id.duplicate", "this message_id was used before")
+
+
+@contextmanager
+def _read_record() -> Iterator[None]:
+    """One transaction for what a search writes (its message id and its audit record). On PostgreSQL its commit
+    does not wait for the WAL flush, as for the public search (`audit.services.audit_public`, which says what
+    that trades): a crash of the database server can lose the last fraction of a second of these records, the
+    message id together with its audit record, never one without the other."""
+    own = not connection.in_atomic_block
+    with transaction.atomic():
+        if own and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO off")
+        yield
 
 
 def seen_messages_purge() -> int:
@@ -277,7 +301,8 @@ def _identifiers(message: dict[str, Any]) -> list[str]:
 
 
 def _audit(*, partner: Partner | None, action: str, header: dict[str, Any] | None, message: dict[str, Any] | None,
-           items: list[dict[str, Any]], person_ids: list[int], outcome: str, sender_id: str = "") -> None:  # fmt: skip
+           items: list[dict[str, Any]], person_ids: list[int], outcome: str, sender_id: str = "",
+           actor_snapshot: dict[str, Any] | None = None) -> None:  # fmt: skip
     header = header or {}
     message = message or {}
     audit_record(
@@ -297,6 +322,7 @@ def _audit(*, partner: Partner | None, action: str, header: dict[str, Any] | Non
         },
         channel=CHANNEL,
         person_ids=person_ids,
+        actor_snapshot=actor_snapshot if partner is not None else None,
     )
 
 
@@ -312,7 +338,8 @@ def refusal_audit(*, error: EnvelopeError, action: str) -> None:
 Items = list[dict[str, Any]]
 
 
-def _search_items(partner: Partner, message: dict[str, Any]) -> tuple[Items, Items, list[int]]:
+def _search_items(partner: Partner, message: dict[str, Any], *, scope: Scope | None = None
+                  ) -> tuple[Items, Items, list[int]]:  # fmt: skip
     """The search_response items, a summary of each (status, counts: what txn/status reports and the audit
     keeps) and the persons shown."""
     requests_ = message.get("search_request")
@@ -334,7 +361,7 @@ def _search_items(partner: Partner, message: dict[str, Any]) -> tuple[Items, Ite
             if item.get("timestamp") not in (None, "") and _parse_ts(item.get("timestamp")) is None:
                 raise q.ItemRejected(q.TIMESTAMP_INVALID, "timestamp must be an ISO 8601 time with its zone")
             criteria = q.criteria_parse(criteria_raw, allowed_query_types=list(partner.query_types))
-            page = search(actor=partner.user, criteria=criteria)
+            page = search(actor=partner.user, criteria=criteria, scope=scope)
             records = page_records(page, full_ids=partner.may_see_nik)
             persons.extend(page_person_ids(page))
             out.update(status=TxnStatus.SUCCESS, data={"version": VERSION, "reg_records": records},
@@ -356,20 +383,28 @@ def _overall(summary: list[dict[str, Any]]) -> str:
 
 
 def search_sync(*, inbound: Inbound) -> dict[str, Any]:
-    """`/registry/sync/search`: the signed on-search message."""
+    """`/registry/sync/search`: the signed on-search message. The searches only read (no transaction around
+    them); the message id is spent and the audit record written together afterwards, in one transaction — a
+    message id used before is refused then, and the results already found are not sent."""
     items = inbound.message.get("search_request")
     count = len(items) if isinstance(items, list) else 0
-    # No enclosing transaction: the searches only read, and the audit record is its own atomic write.
     try:
         _header_check(inbound, action="search", items=count)
-        _remember(inbound)
     except HeaderRejected as rejected:
         _audit(partner=inbound.partner, action="sync_search", header=inbound.header, message=inbound.message,
-               items=[], person_ids=[], outcome=rejected.code)  # fmt: skip
+               items=[], person_ids=[], outcome=rejected.code, actor_snapshot=inbound.actor_fields)  # fmt: skip
         return header_rejection(inbound, rejected, action="on-search")
-    responses, summary, persons = _search_items(inbound.partner, inbound.message)
-    _audit(partner=inbound.partner, action="sync_search", header=inbound.header, message=inbound.message,
-           items=summary, person_ids=persons, outcome=_overall(summary))  # fmt: skip
+    responses, summary, persons = _search_items(inbound.partner, inbound.message, scope=inbound.scope)
+    with _read_record():
+        try:
+            _remember(inbound)
+        except HeaderRejected as rejected:
+            _audit(partner=inbound.partner, action="sync_search", header=inbound.header, message=inbound.message,
+                   items=[], person_ids=[], outcome=rejected.code, actor_snapshot=inbound.actor_fields)  # fmt: skip
+            return header_rejection(inbound, rejected, action="on-search")
+        _audit(partner=inbound.partner, action="sync_search", header=inbound.header, message=inbound.message,
+               items=summary, person_ids=persons, outcome=_overall(summary),
+               actor_snapshot=inbound.actor_fields)  # fmt: skip
     message = {
         "transaction_id": str(inbound.message.get("transaction_id", ""))[:99],
         "correlation_id": _new_id(),

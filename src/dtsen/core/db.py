@@ -1,0 +1,28 @@
+"""Hand-written SQL on the hot paths of machine clients (the DCI sync search, the audit append).
+
+On PostgreSQL `fetch_prepared` runs a statement as a server-side prepared statement of the connection
+(psycopg's `prepare=True`): it is parsed and planned once per connection and then only executed, which matters
+for a statement run hundreds of times a second. Django's own cursors bind parameters on the client and so
+plan every query each time. The raw psycopg cursor skips Django's query logging (debug toolbar,
+`CaptureQueriesContext`). With a transaction-pooling proxy (PgBouncer in transaction mode) prepared statements
+need its `max_prepared_statements` setting. Elsewhere (SQLite) the statement goes through Django's cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+
+def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """All rows of `sql` (placeholders `%s`) with `params`, prepared on PostgreSQL (see the module)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description is not None else []
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return list(cursor.fetchall()) if cursor.description is not None else []
