@@ -8,25 +8,24 @@ generates a synthetic population of DI Yogyakarta (`dtsen.synth`, no faults) and
 `dtsen registry_import`, then registers a partner `bench.partner` (national Pusdatin scope, full NIK) with a
 fresh Ed25519 key and keeps a sample of 20,000 NIKs of the population in the work directory.
 
-The run starts gunicorn (`dtsen.wsgi`, DTSEN_DEBUG=0: production settings) on 127.0.0.1:8765, signs
+The run starts gunicorn (`dtsen.wsgi`, production settings: DTSEN_DEBUG=0, the Redis cache of rate limits
+on database 8 of the local Redis, emptied first; the DCI rate limit stays on) on 127.0.0.1:8791, signs
 rate x (duration + warm-up) distinct sync-search messages beforehand (one NIK each, unique message_id,
-Ed25519 signature valid for an hour), and runs locust headless (FastHttpUser, constant throughput: users x
-rate/users requests per second offered) against /dci/registry/sync/search. Only the measured window
-(after the warm-up) counts. It prints req/s, p50/p95/p99, errors and the load average, writes
-WORK/result.json, and exits 1 when a target is missed (rate below 98% of --rate, p99 above 50 ms, or any
-error). locust must be installed (`.venv/bin/pip install -c constraints.txt locust==2.47.0`).
-
-Rate limits: the DCI namespace is not (yet) exempt from the anonymous rate limit of dtsen.core.ratelimits,
-so the run sets DTSEN_BENCH_RATE_LIMITS off through the wrapper settings module bench/dci_bench_settings
-written into WORK (production settings otherwise unchanged); see docs/dci.md.
+Ed25519 signature valid for an hour), and offers them at a fixed rate with bench/loadgen.mjs (Node's http
+module, open loop: latency counts from the moment a request was due, so queueing is not hidden). Only the
+measured window (after the warm-up) counts. A response counts as an error unless it is HTTP 200 with one
+record found. It prints req/s, p50/p95/p99, errors, the CPU seconds of the server processes, of PostgreSQL
+and of the load generator, and the load average, writes WORK/result.json, and exits 1 when a target is
+missed (rate below 98% of --rate, p99 above 50 ms, or any error). Needs `node` (Debian's nodejs, 18 or
+later) on the PATH.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -43,35 +42,11 @@ PG_DB = "dtsen_bench_dci"
 SENDER = "bench.partner"
 REGISTRY_ID = "dtsen-bench"
 PORT = 8791
+REDIS_URL = "redis://127.0.0.1:6379/8"
+EXPECT = '"reg_records": [{"@context"'  # HTTP 200 with one record found
 TARGET_P99_MS = 50.0
 WARMUP_S = 10
 
-LOCUSTFILE = '''
-import json
-from locust import constant_throughput, task
-from locust.contrib.fasthttp import FastHttpUser
-
-with open({bodies!r}) as f:
-    BODIES = iter(f.read().splitlines())
-
-
-class Partner(FastHttpUser):
-    wait_time = constant_throughput({per_user})
-
-    @task
-    def search(self):
-        body = next(BODIES, None)
-        if body is None:
-            return
-        with self.client.post("/dci/registry/sync/search", data=body, catch_response=True,
-                              headers={{"Content-Type": "application/json"}}) as r:
-            if r.status_code != 200:
-                r.failure(f"HTTP {{r.status_code}}")
-                return
-            items = json.loads(r.content)["message"]["search_response"]
-            if items[0]["status"] != "succ" or len(items[0]["data"]["reg_records"]) != 1:
-                r.failure("not found")
-'''
 
 
 def _env(work: Path) -> dict[str, str]:
@@ -204,18 +179,27 @@ def _wait_up(url: str, server: subprocess.Popen[bytes], timeout: float = 240) ->
     raise SystemExit("gunicorn did not start")
 
 
-def _stats(prefix: Path) -> dict[str, float]:
-    with open(f"{prefix}_stats.csv") as f:
-        row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    return {
-        "requests": int(row["Request Count"]),
-        "failures": int(row["Failure Count"]),
-        "rps": float(row["Requests/s"]),
-        "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]),
-        "p99_ms": float(row["99%"]),
-        "max_ms": float(row["Max Response Time"]),
-    }
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (0 for one that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _postgres_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
 
 
 def main() -> int:
@@ -224,7 +208,7 @@ def main() -> int:
     parser.add_argument("--families", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=500.0, help="offered requests per second")
     parser.add_argument("--duration", type=int, default=60, help="measured seconds (after a 10 s warm-up)")
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", type=int, default=64, help="keep-alive connections of the load generator")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dtsen-bench-dci"))
@@ -235,38 +219,48 @@ def main() -> int:
     if args.setup:
         setup(args.work, args.families)
     env = _env(args.work)
-    # production settings; only the anonymous rate limit is lifted (see the module docstring)
-    (args.work / "dci_bench_settings.py").write_text(
-        "from dtsen.settings import *  # noqa: F403\nRATE_LIMITS = {'public': '100000000/m'}\n"
-    )
-    env["DJANGO_SETTINGS_MODULE"] = "dci_bench_settings"
+    env["DTSEN_REDIS_URL"] = REDIS_URL
+    subprocess.run(["redis-cli", "-n", REDIS_URL.rsplit("/", 1)[1], "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
     _partner(args.work, env)
     if not _port_free(args.port):
         raise SystemExit(f"port {args.port} is in use: choose another with --port")
-    bodies = _presign(args.work, int(args.rate * (args.duration + WARMUP_S) * 1.05) + 100)
+    bodies = _presign(args.work, int(args.rate * (args.duration + WARMUP_S) * 1.02) + 100)
     gunicorn = subprocess.Popen(
         [str(BIN / "gunicorn"), "dtsen.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
          "--threads", str(args.threads), "--access-logfile", "/dev/null", "--log-level", "warning",
          "--graceful-timeout", "5", "--timeout", "120"],
         env=env, cwd=args.work,
     )  # fmt: skip
+    out = args.work / "loadgen.json"
     try:
         _wait_up(f"http://127.0.0.1:{args.port}/dci/registry/sync/search", gunicorn)
-        locustfile = args.work / "locustfile.py"
-        locustfile.write_text(LOCUSTFILE.format(bodies=str(bodies), per_user=args.rate / args.users))
-        prefix = args.work / "locust"
-        for old in args.work.glob("locust_*.csv"):
-            old.unlink()
-        base = [str(BIN / "locust"), "-f", str(locustfile), "--headless", "--host", f"http://127.0.0.1:{args.port}",
-                "-u", str(args.users), "-r", str(args.users), "--only-summary", "--loglevel", "WARNING"]  # fmt: skip
-        subprocess.run([*base, "-t", f"{WARMUP_S}s"], check=False, stdout=subprocess.DEVNULL)
-        # the warm-up used its share of the bodies; the measured run continues with fresh ones
-        remaining = bodies.read_text().splitlines()[int(args.rate * WARMUP_S * 1.05) + 50 :]
-        bodies.write_text("\n".join(remaining) + "\n")
+        url = f"http://127.0.0.1:{args.port}/dci/registry/sync/search"
+
+        def load(part: Path, seconds: int, result: Path) -> None:
+            subprocess.run(
+                ["node", str(ROOT / "bench" / "loadgen.mjs"), "--url", url, "--bodies", str(part),
+                 "--rate", str(args.rate), "--duration", str(seconds), "--warmup", "0",
+                 "--connections", str(args.users), "--expect", EXPECT, "--out", str(result)],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+
+        # warm-up (every worker started, its connections and prepared statements made), not counted
+        lines = bodies.read_text().splitlines()
+        split = int(args.rate * WARMUP_S) + 50
+        warm, measured = args.work / "bodies-warmup.jsonl", args.work / "bodies-measured.jsonl"
+        warm.write_text("\n".join(lines[:split]) + "\n")
+        measured.write_text("\n".join(lines[split:]) + "\n")
+        load(warm, WARMUP_S, args.work / "loadgen-warmup.json")
+        workers = _children(gunicorn.pid)
+        server_before = _cpu_seconds([gunicorn.pid, *workers])
+        pg_before = {pid: _cpu_seconds([pid]) for pid in _postgres_pids()}
         load_before = os.getloadavg()
-        subprocess.run([*base, "-t", f"{args.duration}s", "--csv", str(prefix)], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        gen_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load(measured, args.duration, out)
+        gen_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         load_after = os.getloadavg()
+        server_cpu = _cpu_seconds([gunicorn.pid, *workers]) - server_before
+        pg_cpu = sum(_cpu_seconds([pid]) - pg_before.get(pid, 0.0) for pid in _postgres_pids())
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         try:
@@ -274,13 +268,19 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             gunicorn.kill()
             gunicorn.wait()
-    stats = _stats(prefix)
+    stats = json.loads(out.read_text())
+    total_s = args.duration
+    stats["server_cpu_ms_per_request"] = round(server_cpu * 1000 / (args.rate * total_s), 3)
+    stats["postgres_cpu_ms_per_request"] = round(pg_cpu * 1000 / (args.rate * total_s), 3)
+    gen_cpu = (gen_after.ru_utime + gen_after.ru_stime) - (gen_before.ru_utime + gen_before.ru_stime)
+    stats["loadgen_cpu_ms_per_request"] = round(gen_cpu * 1000 / (args.rate * total_s), 3)
+    stats["failures"] = stats["errors"]
     result = {
         **stats,
         "target_rps": args.rate,
         "duration_s": args.duration,
         "workers": args.workers,
-        "users": args.users,
+        "connections": args.users,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "cpus": os.cpu_count(),
@@ -291,7 +291,10 @@ def main() -> int:
         f"dci sync search by NIK: {stats['rps']:.0f} req/s (target {args.rate:.0f}), p50 {stats['p50_ms']:.0f} ms, "
         f"p95 {stats['p95_ms']:.0f} ms, p99 {stats['p99_ms']:.0f} ms (target {TARGET_P99_MS:.0f}), "
         f"errors {stats['failures']}/{stats['requests']}, load average {load_before[0]:.1f} -> {load_after[0]:.1f} "
-        f"on {os.cpu_count()} cores: {'OK' if ok else 'TARGET MISSED'}"
+        f"on {os.cpu_count()} cores; CPU per request: server {stats['server_cpu_ms_per_request']} ms, PostgreSQL "
+        f"{stats['postgres_cpu_ms_per_request']} ms, load generator {stats['loadgen_cpu_ms_per_request']} ms: "
+        f"{'OK' if ok else 'TARGET MISSED'}"
+        + (f" (first error: {stats['first_error']})" if stats["failures"] else "")
     )
     return 0 if ok else 1
 

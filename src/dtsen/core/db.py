@@ -22,7 +22,13 @@ def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall()) if cursor.description is not None else []
+    import psycopg
+
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparing off; only server-binding cursors (this one) use it
+        raw.prepare_threshold = 5
+    # Django's connections make client-side-binding cursors (which cannot prepare): this one binds on the server
+    with psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return list(cursor.fetchall()) if cursor.description is not None else []

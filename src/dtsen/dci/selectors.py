@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -326,62 +326,71 @@ def _latest_run() -> RankingRun | None:
     return run
 
 
-def _converters(model: type[models.Model]) -> list[tuple[Any, list[Any]]]:
-    """Per column of `model`, the converters the ORM would apply to a value read from this database."""
-    return _converters_for(model, connection.vendor)
+# What a person record shows (dtsen.dci.records.person_record): the columns the NIK search reads; the other
+# fields of the instances it returns are deferred.
+PERSON_FIELDS = ("id", "family_id", "person_code", "nik_enc", "name", "sex", "birth_date", "marital_status",
+                 "disability", "life_status", "death_date", "occupation", "relationship", "status", "created_at",
+                 "updated_at")  # fmt: skip
+FAMILY_FIELDS = ("id", "family_code", "address", "rt", "rw", "village_code", "status", "created_at", "updated_at")
 
 
 @lru_cache(maxsize=16)
-def _converters_for(model: type[models.Model], vendor: str) -> list[tuple[Any, list[Any]]]:
-    out = []
+def _reader(model: type[models.Model], names: tuple[str, ...], vendor: str
+            ) -> tuple[list[str], list[str], list[Any]]:  # fmt: skip
+    """`names` in the model's field order (as `Model.from_db` expects them), their quoted columns and, per
+    column, the converters the ORM would apply to a value read from this database (none on PostgreSQL for these
+    fields; dates and booleans on SQLite)."""
+    ordered, columns, converters = [], [], []
     for f in model._meta.concrete_fields:
+        if f.attname not in names:
+            continue
         col = f.get_col(model._meta.db_table)
-        out.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-    return out
+        ordered.append(f.attname)
+        columns.append(connection.ops.quote_name(f.column))
+        converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+    return ordered, columns, converters
 
 
-def _instance(model: type[models.Model], convert: list[tuple[Any, list[Any]]], values: Any) -> Any:
-    row = []
-    for raw, (col, converters) in zip(values, convert, strict=True):
-        value = raw
-        for converter in converters:
-            value = converter(value, col, connection)
-        row.append(value)
-    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], row)
+def _instance(model: type[models.Model], names: list[str], converters: list[Any], values: Any, conn: Any) -> Any:
+    row = list(values)
+    for i, (col, funcs) in enumerate(converters):
+        for func in funcs:
+            row[i] = func(row[i], col, conn)
+    return model.from_db(conn.alias, names, row)
 
 
 def persons_by_nik(*, actor: Actor, scope: Scope, nik: str, run: RankingRun | None
                    ) -> tuple[list[Person], dict[int, int]]:  # fmt: skip
     """The active persons with this NIK in `scope` (the actor's registry.view scope, from `partner_keys`), each
     with its family, and the desil of those families in `run`: one statement (the sync search by NIK is the
-    hot path of partners; `registry.selectors.person_find_by_nik` does the same in three)."""
+    hot path of partners; `registry.selectors.person_find_by_nik` does the same in three). The instances hold
+    `PERSON_FIELDS` and `FAMILY_FIELDS` (what a DCI record shows)."""
     if scope.empty:
         raise PermissionDenied("Anda tidak berwenang melakukan tindakan ini.", "You are not allowed to do this.")
     try:
         parsed = parse_nik(nik)
     except InvalidNik:
         return [], {}
-    pcols = [f"p.{connection.ops.quote_name(f.column)}" for f in Person._meta.concrete_fields]
-    fcols = [f"f.{connection.ops.quote_name(f.column)}" for f in Family._meta.concrete_fields]
+    conn = connections[DEFAULT_DB_ALIAS]
+    pnames, pcols, pconv = _reader(Person, PERSON_FIELDS, conn.vendor)
+    fnames, fcols, fconv = _reader(Family, FAMILY_FIELDS, conn.vendor)
     where, params = [], [run.pk if run is not None else None, nik_hash(parsed.nik), c.RecordStatus.ACTIVE]
     if not scope.national:
         for code in scope.prefixes:
             where.append("f.village_code = %s OR f.village_code LIKE %s")
             params += [code, code + ".%"]
     sql = (  # table and column names from the models, every value a parameter
-        f"SELECT {', '.join(pcols)}, {', '.join(fcols)}, r.desil"  # noqa: S608
+        f"SELECT {', '.join('p.' + col for col in pcols)}, {', '.join('f.' + col for col in fcols)}, r.desil"  # noqa: S608
         f" FROM {Person._meta.db_table} p JOIN {Family._meta.db_table} f ON f.id = p.family_id"
         f" LEFT JOIN {RankingResult._meta.db_table} r ON r.family_id = f.id AND r.run_id = %s"
         " WHERE p.nik_hash = %s AND p.status = %s"
         + (f" AND ({' OR '.join(where)})" if where else "")
         + " ORDER BY p.id"
     )
-    rows = fetch_prepared(sql, params)
-    pconv, fconv = _converters(Person), _converters(Family)
     persons, desil = [], {}
-    for row in rows:
-        person = _instance(Person, pconv, row[: len(pcols)])
-        person.family = _instance(Family, fconv, row[len(pcols) : len(pcols) + len(fcols)])
+    for row in fetch_prepared(sql, params):
+        person = _instance(Person, pnames, pconv, row[: len(pcols)], conn)
+        person.family = _instance(Family, fnames, fconv, row[len(pcols) : len(pcols) + len(fcols)], conn)
         persons.append(person)
         if row[-1] is not None:
             desil[person.family_id] = row[-1]

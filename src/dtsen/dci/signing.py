@@ -224,11 +224,27 @@ def _load_private(path: str, mtime: float) -> PrivateKey:
     return key
 
 
+_identity: list[tuple[float, tuple[str, str, str], RegistryIdentity]] = []
+
+
 def registry_identity() -> RegistryIdentity:
     """Settings DCI_REGISTRY_ID / DCI_KEY_ID / DCI_KEY_FILE, else the environment variables
     DTSEN_DCI_REGISTRY_ID (default "dtsen"), DTSEN_DCI_KEY_ID (default "k1"), DTSEN_DCI_KEY_FILE (default:
     <DTSEN_DATA_DIR>/dci_signing_key.pem, generated on first use when absent: fine for development, give
-    production a key file of its own and its public key to the partners: `dtsen dci key`)."""
+    production a key file of its own and its public key to the partners: `dtsen dci key`). Looked up again
+    after a second at most (a replaced key file is read then)."""
+    registry_id = getattr(settings, "DCI_REGISTRY_ID", "") or os.environ.get("DTSEN_DCI_REGISTRY_ID", "dtsen")
+    key_id = getattr(settings, "DCI_KEY_ID", "") or os.environ.get("DTSEN_DCI_KEY_ID", "k1")
+    names = (registry_id, key_id, str(_key_file()))
+    now = time.monotonic()
+    if _identity and _identity[0][0] > now and _identity[0][1] == names:
+        return _identity[0][2]
+    identity = _registry_identity()
+    _identity[:] = [(now + 1.0, names, identity)]
+    return identity
+
+
+def _registry_identity() -> RegistryIdentity:
     registry_id = getattr(settings, "DCI_REGISTRY_ID", "") or os.environ.get("DTSEN_DCI_REGISTRY_ID", "dtsen")
     key_id = getattr(settings, "DCI_KEY_ID", "") or os.environ.get("DTSEN_DCI_KEY_ID", "k1")
     path = _key_file()
