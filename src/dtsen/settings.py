@@ -81,9 +81,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "dtsen.audit.middleware.AuditContextMiddleware",
     "dtsen.core.middleware.SignedMessagesMiddleware",  # /dci/ stops here (see the class)
-    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "dtsen.core.middleware.IndonesianFirstMiddleware",

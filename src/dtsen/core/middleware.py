@@ -85,11 +85,11 @@ class NulCharacterMiddleware:
 
 class SignedMessagesMiddleware:
     """The DCI endpoints (`/dci/`) answer signed machine messages in JSON: no cookies, no session, no CSRF token,
-    no login or second factor, no HTML pages (so no Content-Security-Policy), and their own rate limit
-    (`ratelimits.DCI`). Placed right after the security headers and the audit context, this calls their views
-    directly and so skips the browser middleware below it, which would do nothing for them but cost time on the
-    partners' hot path. Anything else goes through the whole chain. An exception in a view still reaches
-    Django's handler (500, logged)."""
+    no login or second factor, no HTML pages, and their own rate limit (`ratelimits.DCI`). Placed right after
+    the security headers (the Content-Security-Policy too, as on every route) and the audit context, this calls
+    their views directly and so skips the browser middleware below it, which would do nothing for them but cost
+    time on the partners' hot path. Anything else goes through the whole chain. An exception in a view still
+    reaches Django's handler (500, logged)."""
 
     PREFIXES = ("/dci/",)
 
