@@ -227,7 +227,7 @@ def main() -> int:
     bodies = _presign(args.work, int(args.rate * (args.duration + WARMUP_S) * 1.02) + 100)
     gunicorn = subprocess.Popen(
         [str(BIN / "gunicorn"), "dtsen.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
-         "--threads", str(args.threads), "--access-logfile", "/dev/null", "--log-level", "warning",
+         "--threads", str(args.threads), "--log-level", "warning",
          "--graceful-timeout", "5", "--timeout", "120"],
         env=env, cwd=args.work,
     )  # fmt: skip

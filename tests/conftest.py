@@ -56,6 +56,8 @@ def _auth_defaults(settings) -> None:
     settings.TWO_FACTOR_ENFORCED = False
     caches[settings.RATELIMIT_USE_CACHE].clear()
     # per-process caches of rows (a rolled-back test's partners and runs must not reach the next test)
+    from dtsen.core.ratelimits import batched_counts_clear
     from dtsen.dci.selectors import dci_cache_clear
 
     dci_cache_clear()
+    batched_counts_clear()

@@ -95,3 +95,28 @@ def test_dci_skips_the_browser_middleware_but_keeps_the_security_headers(client,
     assert "Cookie" not in response.headers.get("Vary", "")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert post(client, "/dci/registry/no/such/path", {}).status_code == 404
+
+
+def test_the_dci_limit_is_counted_in_batches_and_still_holds(rf, settings):
+    """3000/m: each worker adds its count to the shared counter every 3 requests (or 0.25 s), so most requests
+    cost no cache round trip; the 3001st request of the minute is refused all the same."""
+    from django.core.cache import caches
+
+    from dtsen.core import ratelimits
+
+    settings.RATE_LIMITS = {"dci": "3000/m"}
+    request = rf.post("/dci/registry/sync/search", REMOTE_ADDR="10.1.2.3")
+    store = caches[settings.RATELIMIT_USE_CACHE]
+    flushes = []
+    original_incr = store.incr
+    store.incr = lambda key, delta=1, **kw: flushes.append(delta) or original_incr(key, delta, **kw)
+    try:
+        refused = [ratelimits.batched_limit_reached(request, ratelimits.DCI) for _ in range(3001)]
+    finally:
+        del store.incr
+    assert all(r is None for r in refused[:3000])
+    assert refused[3000] is not None and refused[3000].extra["retry_after"] >= 1
+    assert sum(flushes) == 3001
+    assert 1000 <= len(flushes) <= 1100  # batches of 3 (a few earlier after 0.25 s), not a round trip per request
+    other = rf.post("/dci/registry/sync/search", REMOTE_ADDR="10.9.9.9")
+    assert ratelimits.batched_limit_reached(other, ratelimits.DCI) is None  # counted per address

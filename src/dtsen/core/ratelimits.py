@@ -13,7 +13,8 @@ The limits are applied by `RateLimitMiddleware`, by URL name, so a view cannot f
   across accounts.
 - `PUBLIC`: every request of an anonymous client, on top of the above (staff who are logged in are not
   limited on their pages).
-- The API counts its requests itself (`dtsen.api.auth`), with `API`.
+- The API counts its requests itself (`dtsen.api.auth`), with `API`; the DCI endpoints with `DCI`, counted in
+  batches per worker (`batched_limit_reached`: their limit is high and their requests many).
 
 Rates are per client address, and many mobile users can share one address (carrier-grade NAT): a deployment
 can change any rate by group name in the setting `RATE_LIMITS` (e.g. {"public": "300/m"}) without code.
@@ -25,12 +26,14 @@ A refused request gets 429 with a bilingual message (JSON under /api/ or for JSO
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django_ratelimit.core import get_usage
 
@@ -90,6 +93,74 @@ DCI = Limit("dci", "60000/m", methods=ALL_METHODS)
 # The API and the DCI endpoints count with `API` / `DCI` themselves (their requests carry no session: every one
 # is "anonymous").
 EXEMPT_NAMESPACES = frozenset({"api-v1", "dci"})
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+FLUSH_SECONDS = 0.25
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """"60000/m" -> (60000, 60); "100/5m" -> (100, 300) (django-ratelimit's notation)."""
+    count, _, period = rate.partition("/")
+    return int(count), int(period[:-1] or "1") * _PERIODS[period[-1]]
+
+
+@dataclass
+class _Pending:
+    window: int
+    pending: int = 0  # counted here, not yet added to the shared counter
+    total: int = 0  # the shared counter at the last flush
+    flushed_at: float = 0.0
+
+
+_pending: dict[str, _Pending] = {}
+
+
+def batched_counts_clear() -> None:
+    """Forget this process's unflushed counts (tests: one test's requests must not count in the next)."""
+    _pending.clear()
+
+
+def batched_limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
+    """`limit_reached` for the high limits of machine clients (the DCI API: tens of thousands a minute from one
+    partner gateway), where two cache round trips per request cost more than the search they guard. Each worker
+    process counts on its own and adds its count to the shared counter in the cache (one fixed window per
+    period, as django-ratelimit keeps them) every `rate // 1000` requests or every 0.25 s, and refuses when the
+    shared count plus its own unflushed count is over the limit. The shared count can pass the limit by at most
+    workers x batch requests (4 x 60 on 60000/m); a rate below 2000 per period is counted request by request,
+    exactly. The cache down: counting stops (logged), as RATELIMIT_FAIL_OPEN says for the other limits."""
+    rate = getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate)
+    allowed, period = _parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    key = f"rlb:{limit.group}:{limit.key(limit.group, request)}"
+    state = _pending.get(key)
+    if state is None or state.window != window:
+        if len(_pending) > 10_000:
+            _pending.clear()
+        state = _pending[key] = _Pending(window)
+    state.pending += 1
+    if state.pending >= max(1, allowed // 1000) or now - state.flushed_at >= FLUSH_SECONDS:
+        store = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+        counter = f"{key}:{window}"
+        try:
+            store.add(counter, 0, period + 5)
+            total = store.incr(counter, state.pending)
+        except Exception:  # any cache failure: stop counting rather than refuse every partner
+            logger.warning("rate limit %s not counted: the cache failed", limit.group, exc_info=True)
+            total = None
+        if total is not None:
+            state.total, state.pending = int(total), 0
+        state.flushed_at = now
+    if state.total + state.pending <= allowed:
+        return None
+    wait = max(int((window + 1) * period - now), 1)
+    logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
+    return TooManyRequests(
+        f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
+        f"Too many requests. Try again in {wait} seconds.",
+        retry_after=wait,
+    )
 
 
 def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:

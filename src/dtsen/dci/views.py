@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from dtsen.audit.context import audit_channel_set
-from dtsen.core.ratelimits import DCI, limit_reached
+from dtsen.core.ratelimits import DCI, batched_limit_reached
 from dtsen.dci import services
 from dtsen.dci.models import TxnKind
 
@@ -27,7 +27,7 @@ def _endpoint(action: str, handle: Callable[[services.Inbound], tuple[int, dict[
     @require_POST
     def view(request: HttpRequest) -> JsonResponse:
         audit_channel_set(services.CHANNEL)
-        refused = limit_reached(request, DCI)
+        refused = batched_limit_reached(request, DCI)
         if refused is not None:
             response = _json({"message": refused.message_en, "message_id": refused.message_id}, 429)
             response["Retry-After"] = str(refused.extra.get("retry_after", 60))
