@@ -79,7 +79,8 @@ def test_a_replay_is_refused_after_the_search_and_audited_with_the_message_id_on
     assert body["header"]["status_reason_code"] == "rjct.message_id.duplicate"
     assert "message" not in body  # the results found again are not sent
     assert SeenMessage.objects.filter(message_id=envelope["header"]["message_id"]).count() == 1
-    outcomes = list(AuditRecord.objects.filter(action="dci.sync_search").order_by("seq").values_list("after", flat=True))
+    records = AuditRecord.objects.filter(action="dci.sync_search").order_by("seq")
+    outcomes = list(records.values_list("after", flat=True))
     assert [a["outcome"] for a in outcomes] == ["succ", "rjct.message_id.duplicate"]
     assert all(a["message_id"] == envelope["header"]["message_id"] for a in outcomes)
     record = AuditRecord.objects.filter(action="dci.sync_search").first()
@@ -91,7 +92,8 @@ def test_a_replay_is_refused_after_the_search_and_audited_with_the_message_id_on
 def test_dci_skips_the_browser_middleware_but_keeps_the_security_headers(client, registry, kulon_progo):
     response = post(client, SYNC_SEARCH, kulon_progo.envelope(id_search(nik(registry.temon.head))))
     assert response.status_code == 200
-    assert "Set-Cookie" not in response.headers and not response.cookies
+    assert "Set-Cookie" not in response.headers
+    assert not response.cookies
     assert "Cookie" not in response.headers.get("Vary", "")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert post(client, "/dci/registry/no/such/path", {}).status_code == 404
@@ -115,7 +117,8 @@ def test_the_dci_limit_is_counted_in_batches_and_still_holds(rf, settings):
     finally:
         del store.incr
     assert all(r is None for r in refused[:3000])
-    assert refused[3000] is not None and refused[3000].extra["retry_after"] >= 1
+    assert refused[3000] is not None
+    assert refused[3000].extra["retry_after"] >= 1
     assert sum(flushes) == 3001
     assert 1000 <= len(flushes) <= 1100  # batches of 3 (a few earlier after 0.25 s), not a round trip per request
     other = rf.post("/dci/registry/sync/search", REMOTE_ADDR="10.9.9.9")
