@@ -15,6 +15,7 @@ from dtsen.programs.synthetic import synthetic_inputs
 from dtsen.ranking.engine.base import parquet_glob
 from dtsen.ranking.engine.duck import DuckDBEngine, duckdb_connect, sql_string
 from dtsen.ranking.engine.spark import SparkEngine
+from tests.markers import DATABASE_INDEPENDENT
 from tests.ranking import conftest_run as fx
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -25,6 +26,7 @@ def spark() -> Any:
     return fx.spark_or_skip()
 
 
+@DATABASE_INDEPENDENT
 def test_duckdb_and_spark_decide_every_program_identically_for_20k_families(spark: Any, tmp_path: Path) -> None:
     # given the four inputs of 20,000 synthetic families
     inputs = synthetic_inputs(tmp_path / "inputs", 20_000, 3)

@@ -27,6 +27,7 @@ from dtsen.programs.simulation import (
 from dtsen.ranking import services as ranking
 from dtsen.ranking.engine import engine_open
 from dtsen.ranking.engine.base import parquet_glob
+from tests.markers import DATABASE_INDEPENDENT
 from tests.programs.engine_inputs import family, person, write_inputs
 from tests.ranking import conftest_run as fx
 
@@ -309,6 +310,7 @@ def test_affected_programs_follow_the_overlap_pairs():
     assert affected_programs(base, rules_parse(json.dumps(shared))) is None
 
 
+@DATABASE_INDEPENDENT
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_gives_the_same_report(tmp_path):

@@ -17,6 +17,7 @@ from dtsen.ranking.engine.spark import SparkEngine
 from dtsen.ranking.engine.synthetic import synthetic_raw_families
 from dtsen.ranking.models import RankingResult
 from dtsen.ranking.services import ranking_run
+from tests.markers import DATABASE_INDEPENDENT
 from tests.ranking import conftest_run as fx
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -31,6 +32,7 @@ def spark() -> Any:
     return fx.spark_or_skip()
 
 
+@DATABASE_INDEPENDENT
 def test_duckdb_and_spark_give_identical_desil_for_100k_families(spark: Any, tmp_path: Path) -> None:
     # given the features of 100,000 synthetic families, written once as Parquet
     model = pmt.load_default_model()
