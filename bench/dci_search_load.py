@@ -202,6 +202,54 @@ def _postgres_pids() -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _cost(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> int:
+    """One gunicorn worker, requests sent one at a time on one keep-alive connection (gthread worker): the CPU
+    seconds per request of the worker and of its PostgreSQL backend, after 200 warm-up requests."""
+    import http.client
+
+    gunicorn = subprocess.Popen(
+        [str(BIN / "gunicorn"), "dtsen.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", "1", "-k", "gthread",
+         "--threads", "1", "--log-level", "warning"],
+        env=env, cwd=args.work,
+    )  # fmt: skip
+    lines = bodies.read_text().splitlines()
+    try:
+        _wait_up(f"http://127.0.0.1:{args.port}/dci/registry/sync/search", gunicorn)
+        connection = http.client.HTTPConnection("127.0.0.1", args.port)
+
+        def send(body: str) -> None:
+            connection.request("POST", "/dci/registry/sync/search", body=body,
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+            response = connection.getresponse()
+            data = response.read()
+            if response.status != 200 or EXPECT.encode() not in data:
+                raise SystemExit(f"unexpected answer: HTTP {response.status} {data[:300]!r}")
+
+        for body in lines[:200]:
+            send(body)
+        worker = _children(gunicorn.pid)
+        pg_before = {pid: _cpu_seconds([pid]) for pid in _postgres_pids()}
+        before, started = _cpu_seconds(worker), time.monotonic()
+        for body in lines[200 : 200 + args.cost]:
+            send(body)
+        wall = time.monotonic() - started
+        worker_cpu = _cpu_seconds(worker) - before
+        pg_cpu = sum(_cpu_seconds([pid]) - pg_before.get(pid, 0.0) for pid in _postgres_pids())
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+    per = {"server_cpu_ms_per_request": round(worker_cpu * 1000 / args.cost, 3),
+           "postgres_cpu_ms_per_request": round(pg_cpu * 1000 / args.cost, 3),
+           "wall_ms_per_request": round(wall * 1000 / args.cost, 3), "requests": args.cost,
+           "load_average": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+    (args.work / "cost.json").write_text(json.dumps(per, indent=2) + "\n")
+    ceiling = 2000 / (per["server_cpu_ms_per_request"] + per["postgres_cpu_ms_per_request"])
+    print(f"dci sync search by NIK, cost of one request: server {per['server_cpu_ms_per_request']} ms CPU, "
+          f"PostgreSQL {per['postgres_cpu_ms_per_request']} ms CPU, {per['wall_ms_per_request']} ms wall "
+          f"(load average {per['load_average'][0]}): at most {ceiling:.0f} requests/s on 2 fully busy cores")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--setup", action="store_true", help="build the registry database first")
@@ -213,6 +261,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dtsen-bench-dci"))
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--cost", type=int, default=0, metavar="N",
+                        help="instead of the load: N requests one after another to one worker, reporting the CPU "
+                             "each costs the worker and PostgreSQL (less disturbed by other load on the machine)")
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -224,7 +275,10 @@ def main() -> int:
     _partner(args.work, env)
     if not _port_free(args.port):
         raise SystemExit(f"port {args.port} is in use: choose another with --port")
-    bodies = _presign(args.work, int(args.rate * (args.duration + WARMUP_S) * 1.02) + 100)
+    count = args.cost + 200 if args.cost else int(args.rate * (args.duration + WARMUP_S) * 1.02) + 100
+    bodies = _presign(args.work, count)
+    if args.cost:
+        return _cost(args, env, bodies)
     gunicorn = subprocess.Popen(
         [str(BIN / "gunicorn"), "dtsen.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
          "--threads", str(args.threads), "--log-level", "warning",
