@@ -10,14 +10,15 @@ need its `max_prepared_statements` setting. Elsewhere (SQLite) the statement goe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
 
 
-def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """All rows of `sql` (placeholders `%s`) with `params`, prepared on PostgreSQL (see the module)."""
+def fetch_prepared(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """All rows of `sql` (placeholders `%s`, or `%(name)s` with a mapping) with `params`, prepared on PostgreSQL
+    (see the module); database errors are Django's, as from its own cursors."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -29,6 +30,6 @@ def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     if raw.prepare_threshold is None:  # Django turns preparing off; only server-binding cursors (this one) use it
         raw.prepare_threshold = 5
     # Django's connections make client-side-binding cursors (which cannot prepare): this one binds on the server
-    with psycopg.Cursor(raw) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return list(cursor.fetchall()) if cursor.description is not None else []

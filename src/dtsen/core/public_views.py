@@ -3,39 +3,44 @@ matching recipients there, masked (dtsen.programs.public). No login; rate-limite
 "public-search", on top of the general anonymous limit); every search is audited with the village and the
 length of the name typed, never the name.
 
-The region selects cascade with htmx (the GET form swaps itself on change); without JavaScript the same GET form
-is submitted step by step with its "Next" button. The search itself is a POST, so the name stays out of URLs.
+The region selects cascade with htmx (the GET form swaps itself on change, and gets back only the part of the page
+that changes, core/public_search_cek.html); without JavaScript the same GET form is submitted step by step with
+its "Next" button. The search itself is a plain POST form, so the name stays out of URLs.
+
+Kept cheap for hundreds of searches a second (docs/benchmarks.md): the region option lists are rendered once per
+process and the search is one SQL statement (dtsen.core.public_search).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dtsen.audit.services import audit_public
 from dtsen.core.challenge import challenge_check, challenge_new
 from dtsen.core.errors import ValidationFailed
+from dtsen.core.public_search import ResultRow, recipient_search, region_options, result_rows
 from dtsen.core.ratelimits import public_limit
-from dtsen.programs.public import MAX_QUERY_LENGTH, PublicRecipient, public_recipient_search, query_words
+from dtsen.programs.public import MAX_QUERY_LENGTH, query_words
 from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.models import Region, RegionLevel
-from dtsen.regions.selectors import region_children, region_get
+from dtsen.regions.selectors import region_get
 
 LEVELS = ("prov", "kab", "kec", "desa")
-REGION_CACHE_SECONDS = 300  # region lists are reference data; a new edition shows within this time
 
 
 @dataclass
 class RegionStep:
     key: str
     label: str
-    options: list[Region]
+    options: SafeString  # the rendered <option> elements, the chosen one marked (dtsen.core.public_search)
     selected: str
 
 
@@ -54,17 +59,6 @@ def _labels() -> dict[str, str]:
     }
 
 
-@lru_cache(maxsize=4096)
-def _children_cached(parent: str, period: int) -> tuple[Region, ...]:
-    return tuple(region_children(parent))
-
-
-def _children(parent: str) -> tuple[Region, ...]:
-    """The options below `parent` (region_children), kept in the process for up to REGION_CACHE_SECONDS: every
-    search page shows four lists of them, so reading them each time was a good part of a search's cost."""
-    return _children_cached(parent, int(time.monotonic() // REGION_CACHE_SECONDS))
-
-
 def _selection(data: dict[str, str]) -> Selection:
     """The region choices so far; a choice that is not a child of the one above it (or unknown) is dropped,
     and so is everything below it."""
@@ -73,36 +67,44 @@ def _selection(data: dict[str, str]) -> Selection:
     parent = ""
     for key in LEVELS:
         try:
-            options = list(_children(parent))
+            options = region_options(parent)
         except RegionNotFound:
             break
         chosen = data.get(key, "").strip()
-        codes = {r.code for r in options}
-        selected = chosen if chosen in codes else ""
-        selection.steps.append(RegionStep(key, labels[key], options, selected))
+        selected = chosen if chosen in options.regions else ""
+        selection.steps.append(RegionStep(key, labels[key], options.render(selected), selected))
         if not selected:
             break
         parent = selected
-    last = selection.steps[-1] if selection.steps else None
-    if last is not None and last.key == "desa" and last.selected:
-        selection.village = next(r for r in last.options if r.code == last.selected)
+        if key == "desa":
+            selection.village = options.regions[selected]
     return selection
 
 
 def _context(selection: Selection, **extra: object) -> dict[str, object]:
-    return {"selection": selection, "challenge": challenge_new(), "max_name": MAX_QUERY_LENGTH, **extra}
+    return {"selection": selection, "challenge": challenge_new(), "max_name": MAX_QUERY_LENGTH,
+            "search_url": reverse("public:search"), **extra}
+
+
+def _render(request: HttpRequest, context: dict[str, object], status: int = 200) -> HttpResponse:
+    """The whole page, or for htmx (the region selects of a browser with JavaScript) only the part that changes
+    (`#cek`): the page around it costs as much to render again as the rest of it."""
+    template = "core/public_search_cek.html" if getattr(request, "htmx", False) else "core/public_search.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @public_limit("10/m", group="public-search", methods=("POST",))
 def search(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "core/public_search.html", _context(_selection(request.GET.dict())))
+        return _render(request, _context(_selection(request.GET.dict())))
     data = request.POST.dict()
     name = data.get("name", "").strip()[:MAX_QUERY_LENGTH]
     village_code = data.get("desa", "").strip()
     error = None
-    results: list[PublicRecipient] | None = None
+    results: list[ResultRow] | None = None
     selection = _selection(data)
     village = selection.village
     if village is None or village.code != village_code:
@@ -120,8 +122,9 @@ def search(request: HttpRequest) -> HttpResponse:
         error = ValidationFailed("Jawaban pertanyaan keamanan salah. Coba lagi.",
                                  "The answer to the security question is wrong. Try again.", code="challenge")
     else:
-        results = public_recipient_search(village_code=village.code, name=name)
+        found = recipient_search(village_code=village.code, name=name)
         audit_public(action="public_search", object_type="region", object_id=village.code,
-                     after={"query_length": len(name), "results": len(results)})
+                     after={"query_length": len(name), "results": len(found)})
+        results = result_rows(found)
     context = _context(selection, name=name, results=results, error=error, searched_village=village)
-    return render(request, "core/public_search.html", context, status=400 if error else 200)
+    return _render(request, context, status=400 if error else 200)
