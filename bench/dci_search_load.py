@@ -34,6 +34,8 @@ import time
 import uuid
 from pathlib import Path
 
+from procs import postgres_cpu, tree_cpu  # bench/procs.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DTSEN = str(BIN / "dtsen")
@@ -179,29 +181,6 @@ def _wait_up(url: str, server: subprocess.Popen[bytes], timeout: float = 240) ->
     raise SystemExit("gunicorn did not start")
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (0 for one that is gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
-    return [int(p) for p in out.split()]
-
-
-def _postgres_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True, check=False).stdout
-    return [int(p) for p in out.split()]
-
-
 def _cost(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> int:
     """One gunicorn worker, requests sent one at a time on one keep-alive connection (gthread worker): the CPU
     seconds per request of the worker and of its PostgreSQL backend, after 200 warm-up requests."""
@@ -227,14 +206,13 @@ def _cost(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> int:
 
         for body in lines[:200]:
             send(body)
-        worker = _children(gunicorn.pid)
-        pg_before = {pid: _cpu_seconds([pid]) for pid in _postgres_pids()}
-        before, started = _cpu_seconds(worker), time.monotonic()
+        pg_before = postgres_cpu()
+        before, started = tree_cpu(gunicorn.pid), time.monotonic()
         for body in lines[200 : 200 + args.cost]:
             send(body)
         wall = time.monotonic() - started
-        worker_cpu = _cpu_seconds(worker) - before
-        pg_cpu = sum(_cpu_seconds([pid]) - pg_before.get(pid, 0.0) for pid in _postgres_pids())
+        worker_cpu = tree_cpu(gunicorn.pid) - before
+        pg_cpu = postgres_cpu() - pg_before
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -305,16 +283,14 @@ def main() -> int:
         warm.write_text("\n".join(lines[:split]) + "\n")
         measured.write_text("\n".join(lines[split:]) + "\n")
         load(warm, WARMUP_S, args.work / "loadgen-warmup.json")
-        workers = _children(gunicorn.pid)
-        server_before = _cpu_seconds([gunicorn.pid, *workers])
-        pg_before = {pid: _cpu_seconds([pid]) for pid in _postgres_pids()}
+        server_before, pg_before = tree_cpu(gunicorn.pid), postgres_cpu()
         load_before = os.getloadavg()
         gen_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         load(measured, args.duration, out)
         gen_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         load_after = os.getloadavg()
-        server_cpu = _cpu_seconds([gunicorn.pid, *workers]) - server_before
-        pg_cpu = sum(_cpu_seconds([pid]) - pg_before.get(pid, 0.0) for pid in _postgres_pids())
+        server_cpu = tree_cpu(gunicorn.pid) - server_before
+        pg_cpu = postgres_cpu() - pg_before
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         try:
