@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -192,13 +194,23 @@ def audit_public(*, action: str, object_type: str, object_id: str, after: dict[s
         "channel": ctx.channel,
         "ip": ctx.ip,
     }
+    with read_records_transaction():
+        return _append(fields)
+
+
+@contextmanager
+def read_records_transaction() -> Iterator[None]:
+    """A transaction for the records of a read on a busy public or partner path (`audit_public`, the DCI sync
+    search's message id and audit record): opened here, on PostgreSQL its commit does not wait for the WAL flush
+    (what that trades: see `audit_public`; what it writes is lost together or kept together). Inside the
+    caller's transaction it is an ordinary nested block, committed with the caller's."""
     connection = transaction.get_connection()
-    own = not connection.in_atomic_block  # inside the caller's transaction: an ordinary append, committed with it
+    own = not connection.in_atomic_block
     with transaction.atomic():
         if own and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO off")
-        return _append(fields)
+        yield
 
 
 def audit_read(

@@ -21,18 +21,16 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from dtsen.accounts.selectors import Scope
-from dtsen.audit.services import audit_record
+from dtsen.audit.services import audit_record, read_records_transaction
 from dtsen.core.db import fetch_prepared
 from dtsen.core.errors import ValidationFailed
 from dtsen.dci import query as q
@@ -213,20 +211,6 @@ def _remember(inbound: Inbound) -> None:
         raise HeaderRejected("rjct.message_id.duplicate", "this message_id was used before")
 
 
-@contextmanager
-def _read_record() -> Iterator[None]:
-    """One transaction for what a search writes (its message id and its audit record). On PostgreSQL its commit
-    does not wait for the WAL flush, as for the public search (`audit.services.audit_public`, which says what
-    that trades): a crash of the database server can lose the last fraction of a second of these records, the
-    message id together with its audit record, never one without the other."""
-    own = not connection.in_atomic_block
-    with transaction.atomic():
-        if own and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO off")
-        yield
-
-
 def seen_messages_purge() -> int:
     deleted, _ = SeenMessage.objects.filter(expires_at__lt=timezone.now()).delete()
     return deleted
@@ -395,7 +379,7 @@ def search_sync(*, inbound: Inbound) -> dict[str, Any]:
                items=[], person_ids=[], outcome=rejected.code, actor_snapshot=inbound.actor_fields)  # fmt: skip
         return header_rejection(inbound, rejected, action="on-search")
     responses, summary, persons = _search_items(inbound.partner, inbound.message, scope=inbound.scope)
-    with _read_record():
+    with read_records_transaction():  # the message id and the audit record: kept or lost together
         try:
             _remember(inbound)
         except HeaderRejected as rejected:
