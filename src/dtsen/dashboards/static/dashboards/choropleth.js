@@ -13,7 +13,8 @@
  *        data-error-label="The map could not be loaded"
  *        data-covers-label="Boundary drawn before a split; area includes:"   for shapes with properties.covers
  *        data-aria-label="Map: ..."     optional, defaults to data-label
- *        data-attribution="Boundaries: Natural Earth"   optional, shown in the corner
+ *        data-attribution="Boundaries: Natural Earth"   optional, shown in the corner (as text), together
+ *                                       with the GeoJSON's own top-level "attribution" member when it has one
  *        data-link="/dashboards/?region={code}">         optional, Enter/click on a region follows the link
  *   </div>
  * When drawn the element gets data-rendered="true"; when loading fails it gets data-error="<message>" and
@@ -170,6 +171,12 @@
     return label + " " + names.join(", ");
   }
 
+  // Leaflet's attribution control writes HTML: the file's text is shown as text.
+  function escapeHtml(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
   function showError(element, message) {
     element.setAttribute("data-error", message);
     element.removeAttribute("data-rendered");
@@ -198,8 +205,18 @@
     var map = L.map(element, {
       attributionControl: false, zoomSnap: 0.25, zoomControl: true, minZoom: 2, maxZoom: 12,
     });
-    var attribution = element.getAttribute("data-attribution");
-    if (attribution) { L.control.attribution({ prefix: false }).addAttribution(attribution).addTo(map); }
+    // The page's own attribution (data-attribution) and the boundary file's (its `attribution` member, required
+    // by the licence of the kabupaten/kota data): both shown, as text, in the corner.
+    var attributions = [element.getAttribute("data-attribution"), geojson.attribution].filter(function (text) {
+      return typeof text === "string" && text.trim() !== "";
+    });
+    if (attributions.length) {
+      var attributionControl = L.control.attribution({ prefix: false });
+      attributions.forEach(function (text, index) {
+        if (attributions.indexOf(text) === index) { attributionControl.addAttribution(escapeHtml(text)); }
+      });
+      attributionControl.addTo(map);
+    }
 
     var hasMissing = (geojson.features || []).some(function (feature) {
       return !Object.prototype.hasOwnProperty.call(values, String(feature.properties.code));
