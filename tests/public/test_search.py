@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-import django_ratelimit.core
 import pytest
 from django.urls import reverse
 
 from dtsen.audit.models import AuditRecord
+from dtsen.core import ratelimits
 from dtsen.core.challenge import challenge_check, challenge_new
 from dtsen.registry.crypto import nik_decrypt
 from dtsen.registry.models import Person
@@ -123,8 +123,8 @@ def test_challenge_answer_checked_once(settings):
 
 
 def test_rate_limited(client, recipient, settings, monkeypatch):
-    # django-ratelimit counts in fixed windows: freeze its clock so a window edge cannot reset the count
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1_900_000_000))
+    # the limits count in fixed windows: freeze the clock so a window edge cannot reset the count
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_900_000_000))
     settings.RATE_LIMITS = {"public-search": "3/m"}
     for _ in range(3):
         assert _search(client, "budi").status_code == 200

@@ -178,3 +178,25 @@ def test_region_options_follow_the_current_edition(monkeypatch):
     assert again is not first
     assert all(r.edition_id == other.pk for r in again.regions.values())
     region_options_clear()
+
+
+def test_next_prefix_bounds_every_text_with_the_prefix():
+    """The upper bound of the index range (text_pattern_ops compares UTF-8 bytes = code points): every text
+    that starts with the prefix is below it, and the prefix's next sibling is not."""
+    import random
+
+    from dtsen.core.public_search import _next_prefix
+
+    assert _next_prefix("MAR") == "MAS"
+    assert _next_prefix("A\U0010ffff") == "B"
+    assert _next_prefix("A\ud7ff") == "A\ue000"  # no surrogate
+    rng = random.Random(7)
+    alphabet = "AMZ \u00c9\u00ff\u0100\ud7ff\ue000\U0001f600\U0010ffff"
+    for _ in range(2000):
+        prefix = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+        if set(prefix) == {"\U0010ffff"}:
+            continue  # no text is above every text starting with it (see _next_prefix)
+        text = prefix + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+        high = _next_prefix(prefix)
+        assert prefix.encode() <= text.encode() < high.encode()
+        assert not high.startswith(prefix)

@@ -6,8 +6,9 @@
   which edition is current at most every `EDITION_CHECK_SECONDS` and starts afresh when it changed, and drops
   everything after `REGION_CACHE_SECONDS` anyway (an edition reloaded in place, e.g. a corrected name).
 - The search (`recipient_search`): on PostgreSQL one hand-written statement finds the candidates through
-  `registry_personsearch` (registry migration 0002) and brings their programs along (memberships and ratified
-  results, LATERAL), instead of the ORM's three queries with three EXISTS built per request. It applies the
+  `registry_personword` (registry migrations 0002 and 0004: the words of each name, by village) and brings
+  their programs along (memberships and ratified results, LATERAL), instead of the ORM's three queries with
+  three EXISTS built per request. It applies the
   very rules of `dtsen.programs.public.public_recipient_search` (same filters, same order, same limits, same
   masking); other databases (SQLite) call that function. tests/public/test_search_sql.py holds the two
   against each other.
@@ -25,7 +26,7 @@ from functools import lru_cache
 from django.db import connection
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -112,7 +113,7 @@ def region_options_clear() -> None:
 # --- the search ---------------------------------------------------------------------------------------------
 
 # The candidates as public_recipient_search selects them (its ORM query on PostgreSQL, written out): living,
-# active persons of active families in the village, narrowed through registry_personsearch (each typed word
+# active persons of active families in the village, narrowed through registry_personword (each typed word
 # starts the name or a word of it), each word also contained in the name (icontains), with an active
 # membership of the family or a selected result of a non-simulation run ratified by a decree (national or for
 # the result's kab/kota) for the family or the person; ordered by name and id, at most MAX_ROWS * 5. Then the
@@ -124,9 +125,10 @@ _RATIFIED = """
 _SEARCH = """
 WITH cand AS (
     SELECT p.id, p.family_id, p.name, p.birth_date, s.name AS sort_name
-    FROM (SELECT s.person_id, s.name FROM registry_personsearch s
-          WHERE s.village_code = %(village)s{narrow}
-          ORDER BY s.name, s.person_id OFFSET 0) s
+    FROM (SELECT DISTINCT w.person_id, w.name FROM registry_personword w
+          WHERE w.village_code = %(village)s AND w.word ~>=~ %(low)s AND w.word ~<~ %(high)s
+            AND w.word LIKE %(key)s{narrow}
+          ORDER BY w.name, w.person_id OFFSET 0) s
     JOIN registry_person p ON p.id = s.person_id
     JOIN registry_family f ON f.id = p.family_id
     WHERE f.village_code = %(village)s AND f.status = %(active)s AND p.status = %(active)s AND p.life_status = %(alive)s
@@ -157,6 +159,21 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _next_prefix(prefix: str) -> str:
+    """The smallest text greater than every text that starts with `prefix`, in code point (= UTF-8 byte) order,
+    the order of text_pattern_ops: the last character that can be incremented is, and what follows it dropped.
+    A prefix made only of U+10FFFF (a private-use code point) has no such bound: longer texts are missed."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            following = last + 1
+            if 0xD800 <= following <= 0xDFFF:  # no surrogates in text
+                following = 0xE000
+            return "".join(chars) + chr(following)
+    return "\U0010ffff" * (len(prefix) + 1)  # pragma: no cover - a prefix of U+10FFFF only
+
+
 def _name_matches(name: str, words: list[str]) -> bool:
     parts = name.upper().split()
     return all(any(p.startswith(w) for p in parts) for w in words)
@@ -167,10 +184,10 @@ def _age(born: dt.date, today: dt.date) -> int:
 
 
 def _sql(n_words: int) -> str:
-    # `s.name LIKE '%W%'` is implied by the other two; it lets the trigram index answer with one scan per word
+    # the index finds the names with a word starting with the longest typed word (`key`); each typed word must
+    # start the name or a word of it
     narrow = "".join(
-        f" AND s.name LIKE upper(%(contains{i})s)"
-        f" AND (s.name LIKE upper(%(start{i})s) OR s.name LIKE upper(%(inner{i})s))" for i in range(n_words)
+        f" AND (w.name LIKE upper(%(start{i})s) OR w.name LIKE upper(%(inner{i})s))" for i in range(n_words)
     )
     contains = "".join(f" AND upper(p.name::text) LIKE upper(%(contains{i})s)" for i in range(n_words))
     return _SEARCH.format(narrow=narrow, contains=contains, ratified=_RATIFIED)
@@ -195,6 +212,10 @@ def recipient_search(*, village_code: str, name: str, today: dt.date | None = No
         "village": village_code, "limit": MAX_ROWS, "selected": Outcome.SELECTED,
         "active": c.RecordStatus.ACTIVE, "alive": c.LifeStatus.ALIVE, "member": MembershipStatus.ACTIVE,
     }
+    # the words that start with the longest typed word: as a range of the index (a prepared statement's generic
+    # plan cannot turn `LIKE $1` into one), and LIKE for the exact test
+    key = max(words, key=len).upper()
+    params.update(low=key, high=_next_prefix(key), key=f"{_like_escape(key)}%")
     for i, word in enumerate(words):
         escaped = _like_escape(word)
         params[f"start{i}"] = f"{escaped}%"
@@ -271,6 +292,13 @@ def _program_text(program: PublicProgram, language: str) -> str:
     else:
         when = f"{gettext('period')} {program.period}"
     return f"{program.program} ({when})"
+
+
+def result_rows_html(rows: list[ResultRow]) -> SafeString:
+    """The `<tr>` elements of the result table, each value escaped (one format_html per row rather than three
+    template variables)."""
+    return format_html_join("\n", "<tr data-recipient><td>{}</td><td>{}</td><td>{}</td></tr>",
+                            ((r.masked_name, r.age, r.programs) for r in rows))
 
 
 def result_rows(results: list[PublicRecipient]) -> list[ResultRow]:

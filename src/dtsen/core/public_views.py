@@ -1,11 +1,12 @@
 """Cek Bansos (issue 7): anyone chooses a village, types a name as on the KTP, answers the challenge and sees the
 matching recipients there, masked (dtsen.programs.public). No login; rate-limited per client address (group
-"public-search", on top of the general anonymous limit); every search is audited with the village and the
-length of the name typed, never the name.
+"public-search" in dtsen.core.ratelimits.RULES, on top of the general anonymous limit); every search is audited
+with the village and the length of the name typed, never the name.
 
 The region selects cascade with htmx (the GET form swaps itself on change, and gets back only the part of the page
 that changes, core/public_search_cek.html); without JavaScript the same GET form is submitted step by step with
-its "Next" button. The search itself is a plain POST form, so the name stays out of URLs.
+its "Next" button. The search itself is a POST form (sent by htmx, or by the browser without JavaScript), so
+the name stays out of URLs; an htmx request gets only the part of the page that changes.
 
 Kept cheap for hundreds of searches a second (docs/benchmarks.md): the region option lists are rendered once per
 process and the search is one SQL statement (dtsen.core.public_search).
@@ -26,8 +27,7 @@ from django.views.decorators.http import require_http_methods
 from dtsen.audit.services import audit_public
 from dtsen.core.challenge import challenge_check, challenge_new
 from dtsen.core.errors import ValidationFailed
-from dtsen.core.public_search import ResultRow, recipient_search, region_options, result_rows
-from dtsen.core.ratelimits import public_limit
+from dtsen.core.public_search import ResultRow, recipient_search, region_options, result_rows, result_rows_html
 from dtsen.programs.public import MAX_QUERY_LENGTH, query_words
 from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.models import Region, RegionLevel
@@ -96,7 +96,6 @@ def _render(request: HttpRequest, context: dict[str, object], status: int = 200)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@public_limit("10/m", group="public-search", methods=("POST",))
 def search(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request, _context(_selection(request.GET.dict())))
@@ -126,5 +125,6 @@ def search(request: HttpRequest) -> HttpResponse:
         audit_public(action="public_search", object_type="region", object_id=village.code,
                      after={"query_length": len(name), "results": len(found)})
         results = result_rows(found)
-    context = _context(selection, name=name, results=results, error=error, searched_village=village)
+    context = _context(selection, name=name, results=results, error=error, searched_village=village,
+                       results_html=result_rows_html(results or []))
     return _render(request, context, status=400 if error else 200)

@@ -92,13 +92,14 @@ def public_recipient_search(*, village_code: str, name: str, today: dt.date | No
         life_status=c.LifeStatus.ALIVE,
     )
     if connection.vendor == "postgresql":
-        # registry_personsearch and its GIN index over (village, name trigrams), registry migration 0002: only
-        # the persons of this village whose name has words starting with the typed ones are read (the filters
-        # below still decide)
-        # each word starts the name or a word of it; only placeholders in the text: the words are parameters
-        likes = " AND (s.name LIKE upper(%s) OR s.name LIKE upper(%s))" * len(words)
-        sql = f"SELECT s.person_id FROM registry_personsearch s WHERE s.village_code = %s{likes}"  # noqa: S608
-        params = [village_code]
+        # registry_personword and its index over (village, word), registry migrations 0002 and 0004: only the
+        # persons of this village whose name has words starting with the typed ones are read (the filters below
+        # still decide): the index finds a word starting with the longest typed word, and each typed word starts
+        # the name or a word of it; only placeholders in the text: the words are parameters
+        likes = " AND (w.name LIKE upper(%s) OR w.name LIKE upper(%s))" * len(words)
+        sql = ("SELECT w.person_id FROM registry_personword w"  # noqa: S608
+               f" WHERE w.village_code = %s AND w.word LIKE upper(%s){likes}")
+        params = [village_code, f"{_like_escape(max(words, key=len))}%"]
         for word in words:
             params += [f"{_like_escape(word)}%", f"% {_like_escape(word)}%"]
         narrowed = RawSQL(sql, params)  # noqa: S611
