@@ -26,6 +26,7 @@ from dtsen.accounts.auth_services import api_token_issue, two_factor_enrol, two_
 from dtsen.accounts.models import Role
 from dtsen.accounts.permissions import REGISTRY_VIEW
 from dtsen.accounts.services import role_assign, system_actor
+from dtsen.core import ratelimits
 from dtsen.registry import choices as c
 from dtsen.registry.models import Family
 from dtsen.registry.services import family_register
@@ -48,8 +49,10 @@ def _security_settings(settings):
 
 @pytest.fixture
 def frozen_ratelimit_clock(monkeypatch):
-    """django-ratelimit's clock, fixed: every request of the test falls in the same window."""
+    """The rate limits' clocks (dtsen's counting and django-ratelimit's), fixed: every request of the test falls
+    in the same window."""
     monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: NOW, monotonic=time.monotonic))
 
 
 def make_user(username: str, *roles: tuple[str, str], superuser: bool = False):

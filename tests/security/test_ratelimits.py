@@ -189,3 +189,21 @@ def test_redis_down_fails_open_without_server_error(client, pillar, settings):
     }
     for _ in range(7):
         assert login(client).status_code == 302  # not counted, not refused; axes still guards the passwords
+
+
+def test_every_limit_of_a_request_is_counted_in_one_redis_round_trip(client, pillar, redis_cache, monkeypatch):
+    import redis
+
+    executed: list[int] = []
+    execute = redis.client.Pipeline.execute
+
+    def spy(self, *args, **kwargs):
+        executed.append(len(self.command_stack))
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", spy)
+    login(client, ip="10.7.7.7")
+
+    assert executed == [6]  # login-account, login-address and the anonymous limit: SET NX + INCR each
+    for group in ("login-account", "login-address", "public"):
+        assert len(redis_cache.keys(f"rl:{group}:*")) == 1

@@ -1,6 +1,7 @@
 """Rate limits on login, on the citizen (public) endpoints, on every other anonymous request, and on the API.
 
-Counting is django-ratelimit's (`get_usage`: a fixed window per key, counted in the cache). The cache must be
+Counting: a fixed window per limit and key, counted in the cache (`count_limits`: every limit that applies to a
+request in one Redis round trip; the API's limit through django-ratelimit's `get_usage`). The cache must be
 shared by all worker processes and increment atomically: Redis in production (`DTSEN_REDIS_URL`); without it,
 local memory, so each worker process counts on its own (development and the embedded demo; see
 docs/authentication.md).
@@ -25,6 +26,7 @@ A refused request gets 429 with a bilingual message (JSON under /api/ or for JSO
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django_ratelimit.core import get_usage
+from django_redis.cache import RedisCache
 
 from dtsen.audit.middleware import client_ip
 from dtsen.core.errors import TooManyRequests
@@ -82,6 +85,7 @@ RULES: dict[str, tuple[Limit, ...]] = {
     "two_factor:setup": (Limit("two-factor-setup", "10/m", per_user=True),),
     "two_factor:verify": (Limit("two-factor-verify", "10/m", per_user=True),),
     "updates:visit_detail": (Limit("visit-submit", "20/m", per_user=True),),
+    "public:search": (Limit("public-search", "10/m"),),  # Cek Bansos: searches per address
     **dict.fromkeys(("submissions:usul", "submissions:program", "submissions:sanggah", "submissions:correction"), (
         Limit("citizen-submit", "10/m", per_user=True), Limit("citizen-submit-day", "50/d", per_user=True))),
 }
@@ -129,8 +133,7 @@ def batched_limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests
     shared count plus its own unflushed count is over the limit. The shared count can pass the limit by at most
     workers x batch requests (4 x 60 on 60000/m); a rate below 2000 per period is counted request by request,
     exactly. The cache down: counting stops (logged), as RATELIMIT_FAIL_OPEN says for the other limits."""
-    rate = getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate)
-    allowed, period = _parse_rate(rate)
+    allowed, period = _rate(limit)
     now = time.time()
     window = int(now // period)
     key = f"rlb:{limit.group}:{limit.key(limit.group, request)}"
@@ -163,6 +166,62 @@ def batched_limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests
     )
 
 
+def _rate(limit: Limit) -> tuple[int, int]:
+    return _parse_rate(getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate))
+
+
+def _incr_many(keys: list[tuple[str, int]]) -> list[int] | None:
+    """Add 1 to each counter (key, seconds to live) and return the new counts; on Redis in one round trip (a
+    pipeline of SET NX EX + INCR per counter). None when the cache failed: counting stops (logged) rather than
+    refusing every client, as RATELIMIT_FAIL_OPEN says."""
+    store = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    try:
+        if isinstance(store, RedisCache):
+            pipe = store.client.get_client(write=True).pipeline(transaction=False)
+            for key, ttl in keys:
+                full = str(store.make_key(key))
+                pipe.set(full, 0, ex=ttl, nx=True)
+                pipe.incr(full)
+            return [int(n) for n in pipe.execute()[1::2]]
+        counts = []
+        for key, ttl in keys:
+            store.add(key, 0, ttl)
+            counts.append(int(store.incr(key)))
+        return counts
+    except Exception:  # any cache failure (Redis down, a counter evicted between add and incr)
+        logger.warning("rate limits not counted: the cache failed", exc_info=True)
+        return None
+
+
+def count_limits(request: HttpRequest, limits: tuple[Limit, ...]) -> TooManyRequests | None:
+    """Count this request against each of `limits` that applies to its method (all of them, in one cache round
+    trip) and return the refusal of the first one that is over, if any. Fixed windows of each limit's period.
+    RATELIMIT_ENABLE = False (django-ratelimit's setting) switches counting off."""
+    applicable = [limit for limit in limits if request.method in limit.methods]
+    if not applicable or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    now = time.time()
+    plans = []
+    for limit in applicable:
+        allowed, period = _rate(limit)
+        window = int(now // period)
+        value = hashlib.sha256(limit.key(limit.group, request).encode()).hexdigest()[:32]
+        plans.append((limit, allowed, period, window, f"rl:{limit.group}:{value}:{window}"))
+    counts = _incr_many([(key, period + 1) for _, _, period, _, key in plans])
+    if counts is None:
+        return None
+    for (limit, allowed, period, window, _), count in zip(plans, counts, strict=True):
+        if count > allowed:
+            wait = max(int((window + 1) * period - now), 1)
+            logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
+            return TooManyRequests(
+                f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
+                f"Too many requests. Try again in {wait} seconds.",
+                retry_after=wait,
+            )
+    return None
+
+
 def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
     """Count this request against `limit`; the refusal to return when it is over."""
     rate = getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate)
@@ -187,11 +246,8 @@ def too_many_requests_response(request: HttpRequest, error: TooManyRequests) -> 
 
 
 def _first_refusal(request: HttpRequest, limits: tuple[Limit, ...]) -> HttpResponse | None:
-    for limit in limits:
-        error = limit_reached(request, limit)
-        if error is not None:
-            return too_many_requests_response(request, error)
-    return None
+    error = count_limits(request, limits)
+    return too_many_requests_response(request, error) if error is not None else None
 
 
 class RateLimitMiddleware:
