@@ -289,3 +289,49 @@ def test_appends_chain_and_verify_on_every_database(admin_actor):
     head = AuditHead.objects.get(pk=1)
     assert (head.seq, head.hash, head.prev_hash) == (third.seq, third.hash, second.hash)
     assert list(audit_verify()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_public_read_outside_a_transaction_is_one_pipelined_relaxed_commit(monkeypatch):
+    """On PostgreSQL, `audit_public` outside a transaction sends BEGIN, SET LOCAL synchronous_commit, the append
+    and COMMIT in one pipeline; the record is committed and chained. A failing append is rolled back: the head
+    does not move and the connection is usable (autocommit, no transaction left open)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipelined append is PostgreSQL's; SQLite uses the plain transaction")
+    import psycopg
+    from django.db import DatabaseError
+
+    from dtsen.audit import services
+    from dtsen.audit.models import AuditHead
+
+    pipelines: list[int] = []
+    pipeline = psycopg.Connection.pipeline
+
+    def counting(self, *args, **kwargs):
+        pipelines.append(1)
+        return pipeline(self, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counting)
+    first = services.audit_record(actor=None, action="test.first")
+    second = services.audit_public(action="test.public", object_type="t", object_id="x", after={"n": 1})
+    assert pipelines == [1]
+    assert second.prev_hash == first.hash
+    assert AuditRecord.objects.get(pk=second.pk).hash == second.hash
+    assert list(audit_verify()) == []
+
+    append_params = services._append_params
+
+    def broken(fields):
+        params = append_params(fields)
+        params[1 + services._RECORD_COLUMNS.index("after")] = "{not json"  # cast to jsonb: fails
+        return params
+
+    monkeypatch.setattr(services, "_append_params", broken)
+    with pytest.raises(DatabaseError):
+        services.audit_public(action="test.broken", object_type="t", object_id="x", after={"n": 2})
+    assert not connection.in_atomic_block
+    assert AuditHead.objects.get(pk=1).seq == second.seq  # rolled back
+    assert not AuditRecord.objects.filter(action="test.broken").exists()
+    monkeypatch.setattr(services, "_append_params", append_params)
+    third = services.audit_public(action="test.after", object_type="t", object_id="x", after={"n": 3})
+    assert third.prev_hash == second.hash
