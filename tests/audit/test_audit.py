@@ -292,29 +292,33 @@ def test_appends_chain_and_verify_on_every_database(admin_actor):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_public_read_outside_a_transaction_is_one_pipelined_relaxed_commit(monkeypatch):
-    """On PostgreSQL, `audit_public` outside a transaction sends BEGIN, SET LOCAL synchronous_commit, the append
-    and COMMIT in one pipeline; the record is committed and chained. A failing append is rolled back: the head
-    does not move and the connection is usable (autocommit, no transaction left open)."""
+def test_public_read_outside_a_transaction_is_one_relaxed_statement(monkeypatch):
+    """On PostgreSQL, `audit_public` outside a transaction is one statement that sets synchronous_commit off for
+    its own transaction only (the session keeps its setting); the record is committed and chained. A failing
+    append leaves the head where it was and the connection usable."""
     if connection.vendor != "postgresql":
-        pytest.skip("the pipelined append is PostgreSQL's; SQLite uses the plain transaction")
-    import psycopg
+        pytest.skip("the relaxed one-statement append is PostgreSQL's; SQLite uses the plain transaction")
     from django.db import DatabaseError
 
     from dtsen.audit import services
     from dtsen.audit.models import AuditHead
 
-    pipelines: list[int] = []
-    pipeline = psycopg.Connection.pipeline
+    statements: list[str] = []
+    fetch = services.fetch_prepared
 
-    def counting(self, *args, **kwargs):
-        pipelines.append(1)
-        return pipeline(self, *args, **kwargs)
+    def spy(sql, params):
+        statements.append(sql)
+        return fetch(sql, params)
 
-    monkeypatch.setattr(psycopg.Connection, "pipeline", counting)
+    monkeypatch.setattr(services, "fetch_prepared", spy)
     first = services.audit_record(actor=None, action="test.first")
+    statements.clear()
     second = services.audit_public(action="test.public", object_type="t", object_id="x", after={"n": 1})
-    assert pipelines == [1]
+    assert statements == [services._PG_APPEND_RELAXED]
+    assert "set_config('synchronous_commit', 'off', true)" in statements[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # local to the append's transaction
     assert second.prev_hash == first.hash
     assert AuditRecord.objects.get(pk=second.pk).hash == second.hash
     assert list(audit_verify()) == []
@@ -329,8 +333,7 @@ def test_public_read_outside_a_transaction_is_one_pipelined_relaxed_commit(monke
     monkeypatch.setattr(services, "_append_params", broken)
     with pytest.raises(DatabaseError):
         services.audit_public(action="test.broken", object_type="t", object_id="x", after={"n": 2})
-    assert not connection.in_atomic_block
-    assert AuditHead.objects.get(pk=1).seq == second.seq  # rolled back
+    assert AuditHead.objects.get(pk=1).seq == second.seq
     assert not AuditRecord.objects.filter(action="test.broken").exists()
     monkeypatch.setattr(services, "_append_params", append_params)
     third = services.audit_public(action="test.after", object_type="t", object_id="x", after={"n": 3})

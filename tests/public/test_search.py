@@ -122,6 +122,38 @@ def test_challenge_answer_checked_once(settings):
     assert not challenge_check("forged", "PASSED")
 
 
+def test_challenge_token_cannot_be_altered_or_used_late(settings, monkeypatch):
+    """The token binds its nonce, expiry and answer: changing any of them, or answering after the expiry, fails;
+    the answer is not in the token."""
+    from dtsen.core import challenge as module
+
+    settings.CAPTCHA_TEST_MODE = False
+
+    def fresh() -> tuple[str, str, str, str]:
+        made = challenge_new()
+        a, b = map(int, re.findall(r"\d+", made.question))
+        nonce, expiry, mac = made.token.split(".")
+        return nonce, expiry, mac, str(a + b)
+
+    nonce, expiry, mac, answer = fresh()
+    assert answer not in (nonce, expiry)
+    assert not challenge_check(f"{nonce}.{int(expiry) + 3600}.{mac}", answer)  # a later expiry
+    nonce, expiry, mac, answer = fresh()
+    assert not challenge_check(f"{nonce}x.{expiry}.{mac}", answer)  # another nonce
+    nonce, expiry, mac, answer = fresh()
+    assert not challenge_check(f"{nonce}.{expiry}.{mac[:-1]}0", answer) or mac.endswith("0")
+    nonce, expiry, mac, answer = fresh()
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+    assert not challenge_check(f"{nonce}.{expiry}.{mac}", answer)  # made with another key
+    nonce, expiry, mac, answer = fresh()
+    monkeypatch.setattr(module, "time", type("T", (), {"time": staticmethod(lambda: int(expiry) + 1)}))
+    assert not challenge_check(f"{nonce}.{expiry}.{mac}", answer)  # too late
+    monkeypatch.undo()
+    settings.CAPTCHA_TEST_MODE = False
+    nonce, expiry, mac, answer = fresh()
+    assert challenge_check(f"{nonce}.{expiry}.{mac}", answer)
+
+
 def test_rate_limited(client, recipient, settings, monkeypatch):
     # the limits count in fixed windows: freeze the clock so a window edge cannot reset the count
     monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_900_000_000))

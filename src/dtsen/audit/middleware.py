@@ -41,7 +41,15 @@ def _trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address of the client that sent `request` (see the module docstring)."""
+    """The address of the client that sent `request` (see the module docstring); worked out once per request
+    (the audit context, the rate limits and django-axes all ask)."""
+    known = request.META.get("dtsen.client_ip")
+    if known is None:
+        known = request.META["dtsen.client_ip"] = _client_ip(request)
+    return str(known)
+
+
+def _client_ip(request: HttpRequest) -> str:
     remote = str(request.META.get("REMOTE_ADDR", ""))[:MAX_IP_LENGTH]
     if not _trusted(_address(remote)):
         return remote

@@ -97,6 +97,11 @@ _PG_APPEND = (  # table and column names from the models, every value a paramete
     f" SELECT h.seq, {', '.join('%s::jsonb' if k in ('before', 'after') else '%s' for k in _RECORD_COLUMNS)},"
     " h.prev_hash, h.hash FROM h RETURNING id, seq, prev_hash, hash"
 )
+# run alone in autocommit mode, the statement is its transaction: this makes its commit skip the WAL flush wait
+_PG_APPEND_RELAXED = _PG_APPEND.replace(
+    " FROM h RETURNING",
+    " FROM h CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed RETURNING",
+)
 
 
 def _append_params(fields: dict[str, Any]) -> list[Any]:
@@ -199,7 +204,7 @@ def audit_public(*, action: str, object_type: str, object_id: str, after: dict[s
         "ip": ctx.ip,
     }
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+    if connection.vendor == "postgresql" and connection.get_autocommit():
         rec = _append_pg_relaxed(fields)
         if rec is not None:
             return rec
@@ -208,31 +213,11 @@ def audit_public(*, action: str, object_type: str, object_id: str, after: dict[s
 
 
 def _append_pg_relaxed(fields: dict[str, Any]) -> AuditRecord | None:
-    """`_append_pg` as a transaction of its own whose commit does not wait for the WAL flush (see
-    `audit_public`), sent in one round trip: BEGIN, SET LOCAL synchronous_commit, the append and COMMIT go to
-    the server together (psycopg's pipeline mode) instead of one after the other. Only outside a transaction
-    (Django's connection in autocommit mode). A failure rolls the transaction back and is raised as Django's
-    database error. None when the head row does not exist yet."""
-    import psycopg
-
-    connection = transaction.get_connection()
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = 5
-    params = _append_params(fields)
-    with connection.wrap_database_errors:
-        try:
-            with raw.pipeline(), psycopg.Cursor(raw) as cursor:
-                raw.execute("BEGIN")
-                raw.execute("SET LOCAL synchronous_commit TO off")
-                cursor.execute(_PG_APPEND, params, prepare=True)
-                raw.execute("COMMIT")
-                rows = cursor.fetchall()
-        except Exception:
-            if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                raw.execute("ROLLBACK")
-            raise
+    """`_append_pg` as a statement of its own (Django's connection in autocommit mode) whose commit does not wait
+    for the WAL flush (see `audit_public`): the statement itself sets synchronous_commit off for its own
+    transaction (`set_config(..., true)`), which ends, and commits, with it. One round trip, no BEGIN/COMMIT.
+    None when the head row does not exist yet."""
+    rows = fetch_prepared(_PG_APPEND_RELAXED, _append_params(fields))
     if not rows:
         return None
     pk, seq, prev_hash, digest = rows[0]
