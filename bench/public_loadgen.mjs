@@ -11,10 +11,11 @@
 // time: the one of the page it got back last), so a search that has to wait for a free tab waits on the clock.
 // Its latency runs from the moment it was due. The POST carries the tab's CSRF token and cookie, the query's
 // village and typed name (--queries: the JSON list the bench script draws from the registry) and the answer
-// to the challenge, solved from the page; tokens are single-use on the server. Every request comes with a
+// to the challenge, solved from the page; tokens are single-use on the server. The POST is sent as htmx sends
+// the search form (HX-Request: the answer is the part of the page that changes), or with `--plain 1` as a
+// browser without JavaScript does (the whole page). Every request comes with a
 // different client address in X-Forwarded-For (random in 10.0.0.0/8) and X-Forwarded-Proto: https, as the
-// production reverse proxy would send, so the rate limits count per citizen. The search form is a plain form
-// (also with JavaScript): the answer is the whole page.
+// production reverse proxy would send, so the rate limits count per citizen.
 // A search counts as an error when the status is not 200, the page has no new challenge, a recipient drawn
 // from the registry is not found, or the page shows neither results nor the "not found" note; a tab whose
 // page had no challenge GETs the page again (counted in `page_gets`). Only searches due after the warm-up
@@ -35,6 +36,7 @@ const sessions = Number(args.sessions ?? 110);
 const queries = JSON.parse(fs.readFileSync(args.queries, "utf8"));
 const total = Math.floor(rate * (warmup + duration));
 const origin = `https://${url.host}`;
+const plain = args.plain === "1";
 
 const QUESTION = /(?:Berapa|How much is) (\d+) (?:ditambah|plus) (\d+)\?/;
 const TOKEN = /name="challenge_token" value="([^"]+)"/;
@@ -134,6 +136,9 @@ function search(tab, i) {
     "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body),
     "X-Forwarded-For": address(), "X-Forwarded-Proto": "https", Origin: origin, Referer: `${origin}${url.pathname}`,
     Cookie: `csrftoken=${tab.cookie}`,
+    // what htmx adds to the search form's POST in a browser with JavaScript (the answer is then the part of the
+    // page that changes); --plain: a browser without it (the whole page)
+    ...(plain ? {} : { "HX-Request": "true", "HX-Target": "cek", "HX-Current-URL": `${origin}${url.pathname}` }),
   };
   request("POST", url.pathname, headers, body, (err, res, html) => {
     if (reported) return;

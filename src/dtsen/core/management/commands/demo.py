@@ -173,21 +173,26 @@ class Command(BaseCommand):
         return out
 
     def _serve(self, addr: str) -> None:
-        self.step("Web app (gunicorn)")
+        self.step("Web app (granian)")
         env = {**os.environ, "DTSEN_INSECURE_COOKIES": "1"}  # plain http on the local machine
+        host, _, port = addr.rpartition(":")
+        # the production server (docs/deployment.md): granian's HTTP in Rust, Django as a WSGI app
         cmd = [
             sys.executable,
             "-m",
-            "gunicorn",
-            "dtsen.wsgi:application",
-            "--bind",
-            addr,
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host or "127.0.0.1",
+            "--port",
+            port,
             "--workers",
             "2",
-            "--threads",
+            "--blocking-threads",
             "4",
-            "--access-logfile",
-            "-",
+            "--access-log",
+            "dtsen.wsgi:application",
         ]
         with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(cmd, env=env, check=True)  # noqa: S603 - fixed command
