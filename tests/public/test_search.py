@@ -69,6 +69,24 @@ def test_recipient_found_masked(client, recipient, former):
     assert "desil" not in page.split('id="results"')[1].lower()
 
 
+def test_htmx_search_gets_the_changing_part_only(client, recipient):
+    """A browser with JavaScript sends the search form through htmx: the answer is `#cek` alone (the form with a
+    new challenge and the results), masked the same way; without htmx the whole page."""
+    response = client.post(URL, {**REGION, "name": "budi", "challenge_token": "", "challenge_answer": "PASSED"},
+                           HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<div id="cek">')
+    assert "<html" not in page
+    assert 'name="challenge_token"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert page.count("data-recipient") == 1
+    assert "BUD* SAN****" in page.upper()
+    assert "SANTOSO" not in page.upper()
+    assert "HX-Request" in response["Vary"]
+    assert "<html" in _search(client, "budi").content.decode()
+
+
 def test_all_words_in_any_order_and_case(client, recipient):
     assert "data-recipient" in _search(client, "SANTOSO budi").content.decode()
     assert "data-recipient" in _search(client, "siti nur").content.decode()

@@ -46,6 +46,8 @@ def test_citizen_finds_recipient_masked(live_server, browser, recipient, former,
     page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(live_server.url) else None)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    posts: list[str | None] = []  # the search form is sent by htmx (HX-Request), not as a page navigation
+    page.on("request", lambda r: posts.append(r.headers.get("hx-request")) if r.method == "POST" else None)
 
     # Given a citizen on Cek Bansos, without logging in
     page.goto(live_server.url + "/cek-bansos/")
@@ -60,6 +62,7 @@ def test_citizen_finds_recipient_masked(live_server, browser, recipient, former,
     page.locator("#challenge_answer").fill("PASSED")
     page.locator("#search-form button[type=submit]").click()
     page.locator("#results").wait_for()
+    assert posts == ["true"]
 
     # Then she sees the recipient, masked, with the programs and since when
     text = page.locator("main").inner_text()
