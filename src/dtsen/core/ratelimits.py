@@ -170,19 +170,31 @@ def _rate(limit: Limit) -> tuple[int, int]:
     return _parse_rate(getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate))
 
 
+# Redis: every counter of a request in one command (the script is sent once per connection, then run by its
+# SHA-1); a counter gets its time to live when it is created, in the same atomic step.
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+
+
 def _incr_many(keys: list[tuple[str, int]]) -> list[int] | None:
-    """Add 1 to each counter (key, seconds to live) and return the new counts; on Redis in one round trip (a
-    pipeline of SET NX EX + INCR per counter). None when the cache failed: counting stops (logged) rather than
-    refusing every client, as RATELIMIT_FAIL_OPEN says."""
+    """Add 1 to each counter (key, seconds to live) and return the new counts; on Redis in one round trip (one
+    Lua script for all counters). None when the cache failed: counting stops (logged) rather than refusing
+    every client, as RATELIMIT_FAIL_OPEN says."""
     store = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     try:
         if isinstance(store, RedisCache):
-            pipe = store.client.get_client(write=True).pipeline(transaction=False)
-            for key, ttl in keys:
-                full = str(store.make_key(key))
-                pipe.set(full, 0, ex=ttl, nx=True)
-                pipe.incr(full)
-            return [int(n) for n in pipe.execute()[1::2]]
+            client = store.client.get_client(write=True)
+            script = getattr(client, "_dtsen_count_script", None)
+            if script is None:  # registered once per Redis client
+                script = client._dtsen_count_script = client.register_script(_COUNT_SCRIPT)
+            counts = script(keys=[str(store.make_key(key)) for key, _ in keys], args=[ttl for _, ttl in keys])
+            return [int(n) for n in counts]
         counts = []
         for key, ttl in keys:
             store.add(key, 0, ttl)
