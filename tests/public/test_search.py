@@ -47,6 +47,22 @@ def test_region_steps_cascade_without_javascript(client):
     assert 'name="kec"' not in page
 
 
+@pytest.mark.django_db
+def test_region_selects_follow_the_language_and_the_choice(client):
+    """The selects are rendered once per choice of regions and language, then reused: the same choice in
+    English gets English labels, and another choice its own option marked."""
+    page = client.get(URL, {"prov": "34", "kab": "34.01"}).content.decode()
+    assert "Kabupaten/kota" in page
+    assert '<option value="34.01" selected>' in page
+    client.cookies["django_language"] = "en"
+    page = client.get(URL, {"prov": "34", "kab": "34.01"}).content.decode()
+    assert "Regency/city" in page
+    assert "Kabupaten/kota" not in page
+    page = client.get(URL, {"prov": "34", "kab": "34.02"}).content.decode()
+    assert '<option value="34.02" selected>' in page
+    assert '<option value="34.01" selected>' not in page
+
+
 def test_recipient_found_masked(client, recipient, former):
     response = _search(client, "budi")
     page = response.content.decode()

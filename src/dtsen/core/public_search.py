@@ -105,6 +105,12 @@ def region_options(parent: str) -> RegionOptions:
     return _regions.get(parent)
 
 
+def region_options_version() -> tuple[object, ...]:
+    """What the cached region lists belong to (the current edition and the cache period): caches built from
+    them are keyed on it."""
+    return _regions.current_version()
+
+
 def region_options_clear() -> None:
     """Forget the cached region lists of this process (tests; a worker does it by itself on a new edition)."""
     _regions.clear()

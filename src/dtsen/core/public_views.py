@@ -18,16 +18,25 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from dtsen.audit.services import audit_public
 from dtsen.core.challenge import challenge_check, challenge_new
 from dtsen.core.errors import ValidationFailed
-from dtsen.core.public_search import ResultRow, recipient_search, region_options, result_rows, result_rows_html
+from dtsen.core.public_search import (
+    ResultRow,
+    recipient_search,
+    region_options,
+    region_options_version,
+    result_rows,
+    result_rows_html,
+)
 from dtsen.programs.public import MAX_QUERY_LENGTH, query_words
 from dtsen.regions.errors import RegionNotFound
 from dtsen.regions.models import Region, RegionLevel
@@ -48,6 +57,23 @@ class RegionStep:
 class Selection:
     steps: list[RegionStep] = field(default_factory=list)
     village: Region | None = None
+    steps_html: str = ""  # SafeString: the rendered selects
+
+
+_steps_html: dict[tuple[object, ...], SafeString] = {}
+STEPS_CACHE_SIZE = 4096
+
+
+def _render_steps(steps: list[RegionStep]) -> SafeString:
+    """The region selects, rendered once per process for each choice of regions, region edition and language
+    (forgotten all at once when the cache is full or the edition changes)."""
+    key = (region_options_version(), get_language(), tuple((s.key, s.selected) for s in steps))
+    html = _steps_html.get(key)
+    if html is None:
+        if len(_steps_html) >= STEPS_CACHE_SIZE or any(k[0] != key[0] for k in _steps_html):
+            _steps_html.clear()
+        html = _steps_html[key] = mark_safe(render_to_string("core/_public_search_steps.html", {"steps": steps}))  # noqa: S308
+    return html
 
 
 def _labels() -> dict[str, str]:
@@ -78,6 +104,7 @@ def _selection(data: dict[str, str]) -> Selection:
         parent = selected
         if key == "desa":
             selection.village = options.regions[selected]
+    selection.steps_html = _render_steps(selection.steps)
     return selection
 
 
