@@ -2,7 +2,7 @@
 // bench/public_search_load.py; the approach of bench/loadgen.mjs with the citizen's flow of the page.
 //
 //   node bench/public_loadgen.mjs --url http://127.0.0.1:8765/cek-bansos/ --queries queries.json \
-//        --rate 550 --duration 60 --warmup 15 --sessions 110 [--drain 10] [--out result.json]
+//        --rate 505 --duration 60 --warmup 15 --sessions 64 [--drain 10] [--plain 1] [--timeline FILE]
 //
 // Citizens: `--sessions` browser tabs. Before the clock starts each tab GETs the page of a village (the CSRF
 // cookie and form token, and the first challenge "Berapa 3 ditambah 4?"). Searches: search i is due at
@@ -47,6 +47,7 @@ const NOT_FOUND = 'id="not-found"';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: sessions, maxFreeSockets: sessions });
 const latencies = [];
+const timeline = []; // --timeline FILE: [due ms since start, latency ms] of every measured search
 const errorKinds = {};
 let errors = 0;
 let measured = 0;
@@ -152,6 +153,7 @@ function search(tab, i) {
     if (counted) {
       measured += 1;
       latencies.push(ms);
+      if (args.timeline) timeline.push([Math.round(due - start), Math.round(ms)]);
       if (err) error("connection", String(err));
       else if (res.statusCode !== 200) error(`HTTP ${res.statusCode}`, html.slice(0, 300));
       else if (!tab.challenge) error("no new challenge", html.slice(0, 300));
@@ -227,6 +229,7 @@ function pct(sorted, p) {
 }
 
 function report() {
+  if (args.timeline) fs.writeFileSync(args.timeline, JSON.stringify(timeline));
   if (reported) return;
   reported = true;
   const wall = (performance.now() - start) / 1000 - warmup;

@@ -28,7 +28,8 @@
    its CPU counts against the budget. CPU seconds over the measured window: `server_cpu_s` (the server's
    master and workers), `postgres_cpu_s` (the whole local PostgreSQL server: other databases' work counts
    too), `loadgen_cpu_s`; and each per search.
-5. Result: search requests/s, p50/p95/p99 (ms), errors (every failed search and every response that did not
+5. Result: search requests/s, p50/p95/p99 (ms), the three 2-second windows with the highest p99 (a tail
+   from one burst or spread over the run), errors (every failed search and every response that did not
    look right; page loads that failed are counted apart), the audit rows written for the searches (must equal
    the searches: warm-up and measured window both write, so the count is taken around the whole run), the load
    average. Exit status 1 when a target is missed: >= 500 req/s, p99 <= 100 ms, zero errors.
@@ -171,13 +172,27 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
+def worst_windows(timeline: Path, seconds: int = 2, count: int = 3) -> list[dict[str, float]]:
+    """The `count` windows of `seconds` with the highest p99 (from the generator's --timeline file): where a
+    tail comes from (a burst, or spread over the run)."""
+    windows: dict[int, list[int]] = {}
+    for due, ms in json.loads(timeline.read_text()):
+        windows.setdefault(int(due) // (seconds * 1000), []).append(int(ms))
+    rows = []
+    for index, values in windows.items():
+        values.sort()
+        rows.append({"from_s": index * seconds, "searches": len(values), "p50_ms": values[len(values) // 2],
+                     "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))], "max_ms": values[-1]})
+    return sorted(rows, key=lambda r: -r["p99_ms"])[:count]
+
+
 def run_loadgen(url: str, queries: Path, *, rate: float, sessions: int, duration: int, warmup: int,
-                cpu_probe: dict[str, float], plain: bool = False) -> dict[str, object]:
+                cpu_probe: dict[str, float], plain: bool = False, timeline: Path | None = None) -> dict[str, object]:
     """One run of bench/public_loadgen.mjs; its result, with the server's and PostgreSQL's CPU seconds over the
     measured window (from the generator's "measuring" line to its result) in `cpu_probe`."""
     cmd = ["node", str(ROOT / "bench" / "public_loadgen.mjs"), "--url", url, "--queries", str(queries),
            "--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup), "--sessions", str(sessions),
-           "--plain", "1" if plain else "0"]
+           "--plain", "1" if plain else "0", *(["--timeline", str(timeline)] if timeline else [])]
     server_pid = int(cpu_probe["server_pid"])
     server0, pg0 = tree_cpu(server_pid), postgres_cpu()
     result: dict[str, object] = {}
@@ -237,7 +252,8 @@ def main() -> int:
         audit_before = int(_pg(args.db, audit_sql)[0][0])  # type: ignore[call-overload]
         load_before = [round(x, 2) for x in os.getloadavg()]
         run = run_loadgen(url, queries, rate=args.rate, sessions=args.sessions, duration=args.duration,
-                          warmup=args.warmup, cpu_probe=probe, plain=args.plain)
+                          warmup=args.warmup, cpu_probe=probe, plain=args.plain,
+                          timeline=work / "timeline.json")
         load_after = [round(x, 2) for x in os.getloadavg()]
         audit_rows = int(_pg(args.db, audit_sql)[0][0]) - audit_before  # type: ignore[call-overload]
     finally:
@@ -278,6 +294,7 @@ def main() -> int:
             "loadgen": round(float(run["measured_cpu_s"]) * per_search, 2),  # type: ignore[arg-type]
         },
         "load_average_before_after": [load_before, load_after],
+        "worst_2s_windows": worst_windows(work / "timeline.json"),
     }
     if run["first_error"]:
         print(f"first error: {run['first_error']}")

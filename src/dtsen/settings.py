@@ -125,8 +125,15 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{DATA_DIR / 'dtsen.sqlite3'}"
+# Persistent database connections: a worker keeps its connection (and the statements prepared on it) for its
+# whole life; one that fails is closed after the request that saw the error. A limited age made every worker
+# reconnect at the same moment (they start together) and re-plan its hot statements: at 500 searches a second
+# that showed as a 5-second burst of 100-250 ms latencies each minute (docs/benchmarks.md). DTSEN_DB_CONN_MAX_AGE
+# (seconds) sets an age for a deployment behind a pooler that wants one.
+_conn_max_age = os.environ.get("DTSEN_DB_CONN_MAX_AGE", "")
 DATABASES = {
-    "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60),
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db),
+                                     conn_max_age=int(_conn_max_age) if _conn_max_age else None),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (the web app) work while the importer writes; IMMEDIATE avoids lock upgrades.

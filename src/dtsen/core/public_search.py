@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 import time
 from collections import defaultdict
@@ -63,12 +64,15 @@ class _RegionCache:
         self.options: dict[str, RegionOptions] = {}
         self.version: tuple[object, ...] = ()
         self.checked = float("-inf")
+        # each process drops its lists at its own moment of the period: workers started together would otherwise
+        # all rebuild them in the same second (seen as a latency burst every 5 minutes under load)
+        self.phase = random.uniform(0, REGION_CACHE_SECONDS)
 
     def current_version(self) -> tuple[object, ...]:
         now = time.monotonic()
         if now - self.checked >= EDITION_CHECK_SECONDS:
             edition = Edition.objects.filter(is_current=True).values_list("pk", "code").first()
-            version = (edition, int(now // REGION_CACHE_SECONDS))
+            version = (edition, int((now + self.phase) // REGION_CACHE_SECONDS))
             with self.lock:
                 if version != self.version:
                     self.options = {}
