@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from dtsen.api.api import api, api_not_found
 
 urlpatterns = [
+    path("", include("dtsen.core.public_urls")),  # first: Cek Bansos is the busiest page
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("2fa/", include("dtsen.accounts.auth_urls")),
@@ -22,7 +23,6 @@ urlpatterns = [
     path("audit/", include("dtsen.audit.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>(?s:.*))$", api_not_found, name="api_not_found"),
-    path("", include("dtsen.core.public_urls")),
     path("", include("dtsen.registry.urls")),
     path("", include("dtsen.core.urls")),
 ]

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import random
 import threading
 import time
@@ -27,7 +28,7 @@ from functools import lru_cache
 from django.db import connection
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -293,31 +294,42 @@ class ResultRow:
 
 @lru_cache(maxsize=4096)
 def _since(language: str, year: int, month: int) -> str:
-    return date_format(dt.date(year, month, 1), "M Y")
+    return f"{gettext('since')} {date_format(dt.date(year, month, 1), 'M Y')}"
+
+
+@lru_cache(maxsize=1024)
+def _period(language: str, period: str) -> str:
+    return f"{gettext('period')} {period}"
+
+
+@lru_cache(maxsize=1024)
+def _age_text(language: str, years: int) -> str:
+    return ngettext("%(years)s year", "%(years)s years", years) % {"years": years}
 
 
 def _program_text(program: PublicProgram, language: str) -> str:
     if program.since is not None:
-        when = f"{gettext('since')} {_since(language, program.since.year, program.since.month)}"
+        when = _since(language, program.since.year, program.since.month)
     else:
-        when = f"{gettext('period')} {program.period}"
+        when = _period(language, program.period)
     return f"{program.program} ({when})"
 
 
 def result_rows_html(rows: list[ResultRow]) -> SafeString:
-    """The `<tr>` elements of the result table, each value escaped (one format_html per row rather than three
-    template variables)."""
-    return format_html_join("\n", "<tr data-recipient><td>{}</td><td>{}</td><td>{}</td></tr>",
-                            ((r.masked_name, r.age, r.programs) for r in rows))
+    """The `<tr>` elements of the result table, each value escaped (html.escape: what Django's escape does,
+    without its lazy-text wrappers, for the sixty values of a full result)."""
+    return mark_safe("\n".join(  # noqa: S308 - every value escaped here
+        f"<tr data-recipient><td>{html.escape(r.masked_name)}</td><td>{html.escape(r.age)}</td>"
+        f"<td>{html.escape(r.programs)}</td></tr>" for r in rows))
 
 
 def result_rows(results: list[PublicRecipient]) -> list[ResultRow]:
-    """The rows of the result table in the active language (escaped by the template)."""
+    """The rows of the result table in the active language (texts per language made once per process)."""
     language = get_language() or ""
     return [
         ResultRow(
             masked_name=r.masked_name,
-            age=ngettext("%(years)s year", "%(years)s years", r.age) % {"years": r.age},
+            age=_age_text(language, r.age),
             programs=", ".join(_program_text(p, language) for p in r.programs),
         )
         for r in results
