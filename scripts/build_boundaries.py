@@ -320,11 +320,8 @@ def build_provinces(topology: dict[str, Any], names: dict[str, str], tolerance: 
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_kab_rows(wheel: Path) -> list[tuple[str, str, bytes]]:

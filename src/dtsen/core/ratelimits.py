@@ -157,7 +157,11 @@ def batched_limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests
         state.flushed_at = now
     if state.total + state.pending <= allowed:
         return None
-    wait = max(int((window + 1) * period - now), 1)
+    return _refusal(request, limit, wait=max(int((window + 1) * period - now), 1))
+
+
+def _refusal(request: HttpRequest, limit: Limit, *, wait: int) -> TooManyRequests:
+    """The refusal of a request over `limit` (logged): bilingual, with the seconds to wait."""
     logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
     return TooManyRequests(
         f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
@@ -224,13 +228,7 @@ def count_limits(request: HttpRequest, limits: tuple[Limit, ...]) -> TooManyRequ
         return None
     for (limit, allowed, period, window, _), count in zip(plans, counts, strict=True):
         if count > allowed:
-            wait = max(int((window + 1) * period - now), 1)
-            logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
-            return TooManyRequests(
-                f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
-                f"Too many requests. Try again in {wait} seconds.",
-                retry_after=wait,
-            )
+            return _refusal(request, limit, wait=max(int((window + 1) * period - now), 1))
     return None
 
 
@@ -242,13 +240,7 @@ def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
     )
     if usage is None or not usage["should_limit"]:
         return None
-    wait = max(int(usage["time_left"]), 1)
-    logger.warning("rate limit %s reached by %s", limit.group, client_ip(request))
-    return TooManyRequests(
-        f"Terlalu banyak permintaan. Coba lagi dalam {wait} detik.",
-        f"Too many requests. Try again in {wait} seconds.",
-        retry_after=wait,
-    )
+    return _refusal(request, limit, wait=max(int(usage["time_left"]), 1))
 
 
 def too_many_requests_response(request: HttpRequest, error: TooManyRequests) -> HttpResponse:
