@@ -14,6 +14,7 @@ process and the search is one SQL statement (dtsen.core.public_search).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
@@ -60,20 +61,35 @@ class Selection:
     steps_html: str = ""  # SafeString: the rendered selects
 
 
-_steps_html: dict[tuple[object, ...], SafeString] = {}
 STEPS_CACHE_SIZE = 4096
 
 
-def _render_steps(steps: list[RegionStep]) -> SafeString:
-    """The region selects, rendered once per process for each choice of regions, region edition and language
-    (forgotten all at once when the cache is full or the edition changes)."""
-    key = (region_options_version(), get_language(), tuple((s.key, s.selected) for s in steps))
-    html = _steps_html.get(key)
-    if html is None:
-        if len(_steps_html) >= STEPS_CACHE_SIZE or any(k[0] != key[0] for k in _steps_html):
-            _steps_html.clear()
-        html = _steps_html[key] = mark_safe(render_to_string("core/_public_search_steps.html", {"steps": steps}))  # noqa: S308
-    return html
+class _StepsCache:
+    """The rendered region selects of this process, by (language, choice of regions), for one version of the
+    region lists (dtsen.core.public_search.region_options_version): forgotten all at once when that changes or
+    the cache is full. Safe for a server's threads (granian's blocking threads)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.version: tuple[object, ...] = ()
+        self.html: dict[tuple[object, ...], SafeString] = {}
+
+    def get(self, steps: list[RegionStep]) -> SafeString:
+        version = region_options_version()
+        key = (get_language(), tuple((s.key, s.selected) for s in steps))
+        found = self.html.get(key) if version == self.version else None
+        if found is not None:
+            return found
+        rendered = mark_safe(render_to_string("core/_public_search_steps.html", {"steps": steps}))  # noqa: S308
+        with self.lock:
+            if version != self.version or len(self.html) >= STEPS_CACHE_SIZE:
+                self.html = {}
+                self.version = version
+            self.html[key] = rendered
+        return rendered
+
+
+_steps = _StepsCache()
 
 
 def _labels() -> dict[str, str]:
@@ -104,7 +120,7 @@ def _selection(data: dict[str, str]) -> Selection:
         parent = selected
         if key == "desa":
             selection.village = options.regions[selected]
-    selection.steps_html = _render_steps(selection.steps)
+    selection.steps_html = _steps.get(selection.steps)
     return selection
 
 
