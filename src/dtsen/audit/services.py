@@ -116,12 +116,15 @@ def _append_params(fields: dict[str, Any]) -> list[Any]:
     return params
 
 
-def _append_pg(fields: dict[str, Any]) -> AuditRecord | None:
+def _append_pg(fields: dict[str, Any], *, relaxed: bool = False) -> AuditRecord | None:
     """The append as one statement: the head row's UPDATE takes its lock, computes seq + 1 and
     SHA-256(old hash || payload) in the database (the payload is the canonical JSON `record_hash` hashes, whose
     last key is always "seq", so it is sent as everything before the number) and hands them to the INSERT.
+    `relaxed`: the statement runs on its own (Django's connection in autocommit mode) and sets
+    synchronous_commit off for its own transaction (`set_config(..., true)`), which ends, and commits, with it:
+    the commit does not wait for the WAL flush (see `audit_public`); one round trip, no BEGIN/COMMIT.
     None when the head row does not exist yet (a new or flushed database)."""
-    rows = fetch_prepared(_PG_APPEND, _append_params(fields))
+    rows = fetch_prepared(_PG_APPEND_RELAXED if relaxed else _PG_APPEND, _append_params(fields))
     if not rows:
         return None
     pk, seq, prev_hash, digest = rows[0]
@@ -205,23 +208,11 @@ def audit_public(*, action: str, object_type: str, object_id: str, after: dict[s
     }
     connection = transaction.get_connection()
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        rec = _append_pg_relaxed(fields)
+        rec = _append_pg(fields, relaxed=True)
         if rec is not None:
             return rec
     with read_records_transaction():
         return _append(fields)
-
-
-def _append_pg_relaxed(fields: dict[str, Any]) -> AuditRecord | None:
-    """`_append_pg` as a statement of its own (Django's connection in autocommit mode) whose commit does not wait
-    for the WAL flush (see `audit_public`): the statement itself sets synchronous_commit off for its own
-    transaction (`set_config(..., true)`), which ends, and commits, with it. One round trip, no BEGIN/COMMIT.
-    None when the head row does not exist yet."""
-    rows = fetch_prepared(_PG_APPEND_RELAXED, _append_params(fields))
-    if not rows:
-        return None
-    pk, seq, prev_hash, digest = rows[0]
-    return AuditRecord(pk=pk, seq=seq, prev_hash=prev_hash, hash=digest, **fields)
 
 
 @contextmanager
