@@ -270,12 +270,12 @@ def test_a_partner_over_the_rate_limit_gets_429_and_nothing_is_searched(client, 
                                                                         monkeypatch):
     from types import SimpleNamespace
 
-    import django_ratelimit.core
     from django.core.cache import cache
 
     from dtsen.audit.models import AuditRecord
+    from dtsen.core import ratelimits
 
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1_900_000_000))
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_900_000_000))
     cache.clear()
     settings.RATE_LIMITS = {"dci": "2/m"}
     for _ in range(2):

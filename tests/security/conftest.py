@@ -1,6 +1,6 @@
 """Fixtures of the authentication and hardening tests: staff of each kind in Kulon Progo, two families in two
 kecamatan, API tokens issued through the service, TOTP codes computed with django-otp's own `totp`, and a
-frozen rate-limit clock (django-ratelimit counts in fixed windows: a window edge between two rapid requests
+frozen rate-limit clock (dtsen.core.ratelimits counts in fixed windows: a window edge between two rapid requests
 would reset the count).
 
 Every test here runs with the second factor enforced (the rest of the suite logs staff in with `force_login`
@@ -14,7 +14,6 @@ import time
 from binascii import unhexlify
 from types import SimpleNamespace
 
-import django_ratelimit.core
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -49,9 +48,7 @@ def _security_settings(settings):
 
 @pytest.fixture
 def frozen_ratelimit_clock(monkeypatch):
-    """The rate limits' clocks (dtsen's counting and django-ratelimit's), fixed: every request of the test falls
-    in the same window."""
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: NOW))
+    """The rate limits' clock, fixed: every request of the test falls in the same window."""
     monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: NOW, monotonic=time.monotonic))
 
 

@@ -1,7 +1,7 @@
 """Rate limits on login, on the citizen (public) endpoints, on every other anonymous request, and on the API.
 
 Counting: a fixed window per limit and key, counted in the cache (`count_limits`: every limit that applies to a
-request in one Redis round trip; the API's limit through django-ratelimit's `get_usage`). The cache must be
+request in one Redis round trip). The cache must be
 shared by all worker processes and increment atomically: Redis in production (`DTSEN_REDIS_URL`); without it,
 local memory, so each worker process counts on its own (development and the embedded demo; see
 docs/authentication.md).
@@ -37,7 +37,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django_ratelimit.core import get_usage
 from django_redis.cache import RedisCache
 
 from dtsen.audit.middleware import client_ip
@@ -144,16 +143,9 @@ def batched_limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests
         state = _pending[key] = _Pending(window)
     state.pending += 1
     if state.pending >= max(1, allowed // 1000) or now - state.flushed_at >= FLUSH_SECONDS:
-        store = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
-        counter = f"{key}:{window}"
-        try:
-            store.add(counter, 0, period + 5)
-            total = store.incr(counter, state.pending)
-        except Exception:  # any cache failure: stop counting rather than refuse every partner
-            logger.warning("rate limit %s not counted: the cache failed", limit.group, exc_info=True)
-            total = None
-        if total is not None:
-            state.total, state.pending = int(total), 0
+        counts = _incr_many([(f"{key}:{window}", period + 5)], by=state.pending)
+        if counts is not None:  # else the cache failed (logged): counting stops rather than refuse every partner
+            state.total, state.pending = counts[0], 0
         state.flushed_at = now
     if state.total + state.pending <= allowed:
         return None
@@ -179,17 +171,17 @@ def _rate(limit: Limit) -> tuple[int, int]:
 _COUNT_SCRIPT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
-  counts[i] = redis.call('INCR', key)
-  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  counts[i] = redis.call('INCRBY', key, ARGV[1])
+  if counts[i] == tonumber(ARGV[1]) then redis.call('EXPIRE', key, ARGV[i + 1]) end
 end
 return counts
 """
 
 
-def _incr_many(keys: list[tuple[str, int]]) -> list[int] | None:
-    """Add 1 to each counter (key, seconds to live) and return the new counts; on Redis in one round trip (one
-    Lua script for all counters). None when the cache failed: counting stops (logged) rather than refusing
-    every client, as RATELIMIT_FAIL_OPEN says."""
+def _incr_many(keys: list[tuple[str, int]], *, by: int = 1) -> list[int] | None:
+    """Add `by` to each counter (key, seconds to live) and return the new counts; on Redis in one round trip
+    (one Lua script for all counters). The one place where the limits count. None when the cache failed:
+    counting stops (logged) rather than refusing every client, as RATELIMIT_FAIL_OPEN says."""
     store = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     try:
         if isinstance(store, RedisCache):
@@ -197,12 +189,12 @@ def _incr_many(keys: list[tuple[str, int]]) -> list[int] | None:
             script = getattr(client, "_dtsen_count_script", None)
             if script is None:  # registered once per Redis client
                 script = client._dtsen_count_script = client.register_script(_COUNT_SCRIPT)
-            counts = script(keys=[str(store.make_key(key)) for key, _ in keys], args=[ttl for _, ttl in keys])
+            counts = script(keys=[str(store.make_key(key)) for key, _ in keys], args=[by, *(ttl for _, ttl in keys)])
             return [int(n) for n in counts]
         counts = []
         for key, ttl in keys:
             store.add(key, 0, ttl)
-            counts.append(int(store.incr(key)))
+            counts.append(int(store.incr(key, by)))
         return counts
     except Exception:  # any cache failure (Redis down, a counter evicted between add and incr)
         logger.warning("rate limits not counted: the cache failed", exc_info=True)
@@ -234,13 +226,7 @@ def count_limits(request: HttpRequest, limits: tuple[Limit, ...]) -> TooManyRequ
 
 def limit_reached(request: HttpRequest, limit: Limit) -> TooManyRequests | None:
     """Count this request against `limit`; the refusal to return when it is over."""
-    rate = getattr(settings, "RATE_LIMITS", {}).get(limit.group, limit.rate)
-    usage = get_usage(
-        request, group=limit.group, key=limit.key, rate=rate, method=list(limit.methods), increment=True
-    )
-    if usage is None or not usage["should_limit"]:
-        return None
-    return _refusal(request, limit, wait=max(int(usage["time_left"]), 1))
+    return count_limits(request, (limit,))
 
 
 def too_many_requests_response(request: HttpRequest, error: TooManyRequests) -> HttpResponse:
